@@ -1,0 +1,108 @@
+package pressluft
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. They are part of the API contract: clients and job records
+// match on them, so they never change meaning once published.
+const (
+	EBadRequest        = "bad_request"
+	EValidation        = "validation_failed"
+	EUnauthorized      = "unauthorized"
+	EInvalidCreds      = "invalid_credentials"
+	EForbidden         = "forbidden"
+	ENotFound          = "not_found"
+	EConflict          = "conflict"
+	ERateLimited       = "rate_limited"
+	EUnprocessable     = "unprocessable"
+	EInternal          = "internal"
+	ENodeUnreachable   = "node_unreachable"
+	ENodeNotActive     = "node_not_active"
+	EHostKeyMismatch   = "host_key_mismatch"
+	ESSHAuthFailed     = "ssh_auth_failed"
+	EJobNotCancellable = "job_not_cancellable"
+	EResourceNotFailed = "resource_not_failed"
+	EResetValidation   = "reset_validation_failed"
+	EResourceBusy      = "resource_busy"
+	ESourceMismatch    = "source_environment_mismatch"
+	EAnsibleHostFailed = "ansible_host_failed"
+	EAnsibleSyntax     = "ansible_syntax_error"
+	EAnsibleFailed     = "ansible_failed"
+	EJobTimeout        = "job_timeout"
+	EJobCancelled      = "job_cancelled"
+	EWorkerLost        = "worker_lost"
+	EHealthCheckFailed = "health_check_failed"
+	EWPError           = "wp_error"
+	ENotImplemented    = "not_implemented"
+)
+
+// Error is the one error type of the project. Code is stable; Message is
+// safe to show to a user; Details carries field-level information.
+type Error struct {
+	Code    string
+	Message string
+	Details map[string]any
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("pressluft error: code=%s message=%s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError is a validation failure naming the offending field.
+func FieldError(field, format string, args ...any) *Error {
+	return &Error{
+		Code:    EValidation,
+		Message: fmt.Sprintf(format, args...),
+		Details: map[string]any{"field": field},
+	}
+}
+
+// ErrorCode returns the code of err, EInternal for errors that are not ours,
+// and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// ErrorMessage returns the user-facing message of err. Internal errors get a
+// generic message so that no internals leak.
+func ErrorMessage(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error."
+}
+
+// ErrorDetails returns the details of err, if any.
+func ErrorDetails(err error) map[string]any {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Details
+	}
+	return nil
+}
+
+// IsTransient reports whether a job that failed with err may succeed when
+// retried later without any change of input.
+func IsTransient(err error) bool {
+	switch ErrorCode(err) {
+	case ENodeUnreachable, EWorkerLost, EResourceBusy:
+		return true
+	}
+	return false
+}

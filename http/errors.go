@@ -1,0 +1,113 @@
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/pressluft/pressluft"
+)
+
+// statusOf is the one table from error code to HTTP status.
+var statusOf = map[string]int{
+	pressluft.EBadRequest:        http.StatusBadRequest,
+	pressluft.EValidation:        http.StatusBadRequest,
+	pressluft.EUnauthorized:      http.StatusUnauthorized,
+	pressluft.EInvalidCreds:      http.StatusUnauthorized,
+	pressluft.EForbidden:         http.StatusForbidden,
+	pressluft.ENotFound:          http.StatusNotFound,
+	pressluft.EConflict:          http.StatusConflict,
+	pressluft.EResourceBusy:      http.StatusConflict,
+	pressluft.ENodeNotActive:     http.StatusConflict,
+	pressluft.EJobNotCancellable: http.StatusConflict,
+	pressluft.EResourceNotFailed: http.StatusConflict,
+	pressluft.EResetValidation:   http.StatusConflict,
+	pressluft.EHostKeyMismatch:   http.StatusConflict,
+	pressluft.ESourceMismatch:    http.StatusUnprocessableEntity,
+	pressluft.EUnprocessable:     http.StatusUnprocessableEntity,
+	pressluft.EWPError:           http.StatusUnprocessableEntity,
+	pressluft.ERateLimited:       http.StatusTooManyRequests,
+	pressluft.ENodeUnreachable:   http.StatusBadGateway,
+	pressluft.ESSHAuthFailed:     http.StatusBadGateway,
+	pressluft.ENotImplemented:    http.StatusNotImplemented,
+	pressluft.EInternal:          http.StatusInternalServerError,
+}
+
+// ErrorStatus returns the HTTP status for an error code.
+func ErrorStatus(code string) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+type errorBody struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// writeError answers with the error body; internal errors are logged with
+// the request id and answered without their text.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := pressluft.ErrorCode(err)
+	if code == pressluft.EInternal {
+		s.logger.Error("internal error", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	body := errorBody{Code: code, Message: pressluft.ErrorMessage(err), Details: pressluft.ErrorDetails(err)}
+	if code == pressluft.EInternal {
+		body.Message = "Internal error; the request id is in the logs."
+		body.Details = map[string]any{"request_id": requestID(r)}
+	}
+	writeJSON(w, ErrorStatus(code), body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		slog.Debug("write response", "err", err)
+	}
+}
+
+// maxBody is the largest request body accepted.
+const maxBody = 1 << 20
+
+// decode reads one JSON object into v, rejecting unknown fields, wrong
+// types, trailing data and bodies over 1 MiB with bad_request.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, e := dec.Token(); !errors.Is(e, io.EOF) {
+			return pressluft.Errorf(pressluft.EBadRequest, "Request body must be a single JSON object.")
+		}
+		return nil
+	}
+	var maxErr *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &maxErr):
+		return pressluft.Errorf(pressluft.EBadRequest, "Request body is larger than %d bytes.", maxBody)
+	case errors.As(err, &typeErr):
+		return &pressluft.Error{Code: pressluft.EBadRequest, Message: fmt.Sprintf("Field %q must be of type %s.", typeErr.Field, typeErr.Type),
+			Details: map[string]any{"field": typeErr.Field}}
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return pressluft.Errorf(pressluft.EBadRequest, "Request body is not valid JSON.")
+	case errors.Is(err, io.EOF):
+		return pressluft.Errorf(pressluft.EBadRequest, "Request body is empty; a JSON object is required.")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// encoding/json has no typed error for unknown fields.
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &pressluft.Error{Code: pressluft.EBadRequest, Message: fmt.Sprintf("Unknown field %q.", field), Details: map[string]any{"field": field}}
+	default:
+		return pressluft.Errorf(pressluft.EBadRequest, "Request body could not be read as JSON.")
+	}
+}

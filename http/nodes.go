@@ -1,0 +1,95 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/pressluft/pressluft"
+)
+
+// pathID validates the {id} path value so that malformed ids answer 400.
+func (s *Server) pathID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := r.PathValue("id")
+	if err := pressluft.ValidateID("id", id); err != nil {
+		s.writeError(w, r, err)
+		return "", false
+	}
+	return id, true
+}
+
+func (s *Server) handleNodeList(w http.ResponseWriter, r *http.Request) {
+	nodes, err := s.Nodes.FindNodes(r.Context(), pressluft.NodeFilter{Status: r.URL.Query().Get("status")})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": nodes})
+}
+
+func (s *Server) handleNodeCreate(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name    string `json:"name"`
+		Host    string `json:"host"`
+		SSHPort *int   `json:"ssh_port"`
+		SSHUser string `json:"ssh_user"`
+		IsLocal bool   `json:"is_local"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	n := &pressluft.Node{Name: in.Name, Host: in.Host, SSHPort: 22, SSHUser: in.SSHUser, IsLocal: in.IsLocal}
+	if in.SSHPort != nil {
+		n.SSHPort = *in.SSHPort
+	}
+	if n.SSHUser == "" {
+		n.SSHUser = "root"
+	}
+	if err := s.Nodes.CreateNode(r.Context(), n); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	setAudit(r, "node", n.ID)
+	writeJSON(w, http.StatusCreated, n)
+}
+
+func (s *Server) handleNodeSSHKey(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"public_key": s.PublicKey()})
+}
+
+func (s *Server) handleNodeGet(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	n, err := s.Nodes.FindNodeByID(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, n)
+}
+
+func (s *Server) handleNodeDelete(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	if err := s.Nodes.DeleteNode(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleNodeProvision(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	j, err := s.Nodes.ProvisionNode(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": j.ID, "node_id": id})
+}

@@ -1,0 +1,180 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pressluft/pressluft"
+)
+
+func (s *Server) registerRoutes() {
+	pub := routeOpts{public: true}
+	s.handle("GET /api/health", "", s.handleHealth, pub)
+	s.handle("POST /api/login", "auth.login", s.handleLogin, pub)
+	s.handle("POST /api/logout", "auth.logout", s.handleLogout, pub)
+	s.handle("GET /api/me", "", s.handleMe, routeOpts{})
+
+	s.handle("GET /api/tokens", "", s.handleTokenList, routeOpts{})
+	s.handle("POST /api/tokens", "token.create", s.handleTokenCreate, routeOpts{})
+	s.handle("DELETE /api/tokens/{id}", "token.revoke", s.handleTokenRevoke, routeOpts{})
+
+	s.handle("GET /api/nodes", "", s.handleNodeList, routeOpts{})
+	s.handle("POST /api/nodes", "node.create", s.handleNodeCreate, routeOpts{})
+	s.handle("GET /api/nodes/ssh-key", "", s.handleNodeSSHKey, routeOpts{})
+	s.handle("GET /api/nodes/{id}", "", s.handleNodeGet, routeOpts{})
+	s.handle("DELETE /api/nodes/{id}", "node.delete", s.handleNodeDelete, routeOpts{})
+	s.handle("POST /api/nodes/{id}/provision", "node.provision", s.handleNodeProvision, routeOpts{})
+
+	s.handle("GET /api/sites", "", s.handleSiteList, routeOpts{})
+	s.handle("POST /api/sites", "site.create", s.handleSiteCreate, routeOpts{})
+	s.handle("GET /api/sites/{id}", "", s.handleSiteGet, routeOpts{})
+	s.handle("DELETE /api/sites/{id}", "site.delete", s.handleSiteDelete, routeOpts{})
+	s.handle("POST /api/sites/{id}/reset", "site.reset", s.handleSiteReset, routeOpts{})
+	s.handle("GET /api/sites/{id}/environments", "", s.handleEnvList, routeOpts{})
+	s.handle("POST /api/sites/{id}/environments", "environment.create", s.handleEnvCreate, routeOpts{})
+	s.handle("GET /api/environments/{id}", "", s.handleEnvGet, routeOpts{})
+	s.handle("DELETE /api/environments/{id}", "environment.delete", s.handleEnvDelete, routeOpts{})
+	s.handle("POST /api/environments/{id}/reset", "environment.reset", s.handleEnvReset, routeOpts{})
+
+	s.handle("GET /api/jobs", "", s.handleJobList, routeOpts{})
+	s.handle("GET /api/jobs/{id}", "", s.handleJobGet, routeOpts{})
+	s.handle("GET /api/jobs/{id}/events", "", s.handleJobEvents, routeOpts{})
+	s.handle("POST /api/jobs/{id}/cancel", "job.cancel", s.handleJobCancel, routeOpts{})
+
+	s.handle("GET /api/audit", "", s.handleAuditList, routeOpts{})
+	s.handle("GET /api/metrics", "", s.handleMetrics, routeOpts{})
+	s.handle("GET /metrics", "", s.handlePrometheus, routeOpts{})
+	s.handle("GET /api/settings", "", s.handleSettingsGet, routeOpts{})
+	s.handle("PUT /api/settings", "settings.update", s.handleSettingsUpdate, routeOpts{})
+}
+
+type routeOpts struct{ public bool }
+
+// handle registers a route behind authentication (unless public), the
+// cross-origin check for mutations, and the audit log for every mutation.
+func (s *Server) handle(pattern, action string, h http.HandlerFunc, o routeOpts) {
+	method, path, _ := strings.Cut(pattern, " ")
+	s.routes = append(s.routes, Route{Method: method, Path: path, Action: action, Public: o.public})
+	// Outermost first: audit sees every result, refusals included.
+	next := http.Handler(h)
+	if !o.public {
+		next = s.authenticated(next)
+	}
+	if method != http.MethodGet {
+		next = s.csrf.Handler(next)
+	}
+	if action != "" {
+		next = s.audited(action, next)
+	}
+	s.mux.Handle(pattern, next)
+}
+
+const sessionCookie = "pressluft_session"
+
+// authenticated resolves the session cookie or bearer token into an actor.
+func (s *Server) authenticated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var actor *pressluft.Actor
+		if h := r.Header.Get("Authorization"); h != "" {
+			token, ok := strings.CutPrefix(h, "Bearer ")
+			if !ok {
+				s.writeError(w, r, pressluft.Errorf(pressluft.EUnauthorized, "Authorization must be a Bearer token."))
+				return
+			}
+			u, t, err := s.Auth.AuthenticateToken(r.Context(), strings.TrimSpace(token))
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			actor = &pressluft.Actor{UserID: u.ID, Email: u.Email, TokenID: t.ID}
+		} else if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+			u, err := s.Auth.AuthenticateSession(r.Context(), c.Value)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			actor = &pressluft.Actor{UserID: u.ID, Email: u.Email}
+		} else {
+			s.writeError(w, r, pressluft.Errorf(pressluft.EUnauthorized, "Log in or send an API token."))
+			return
+		}
+		if a, ok := r.Context().Value(auditKey{}).(*auditInfo); ok {
+			a.actor = actor.Email
+		}
+		next.ServeHTTP(w, r.WithContext(pressluft.NewContextWithActor(r.Context(), actor)))
+	})
+}
+
+// auditInfo is filled in on the way in: the actor by authentication (or by
+// login, with the e-mail tried), the resource by handlers that create one.
+type auditInfo struct {
+	resourceType, resourceID, actor string
+}
+
+type auditKey struct{}
+
+func setAudit(r *http.Request, resourceType, resourceID string) {
+	if a, ok := r.Context().Value(auditKey{}).(*auditInfo); ok {
+		a.resourceType, a.resourceID = resourceType, resourceID
+	}
+}
+
+// audited writes one audit entry per request, whatever its result.
+func (s *Server) audited(action string, next http.Handler) http.Handler {
+	resourceType, _, _ := strings.Cut(action, ".")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := &auditInfo{resourceType: resourceType, resourceID: r.PathValue("id")}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), auditKey{}, info)))
+		actor := info.actor
+		if actor == "" {
+			actor = "anonymous"
+		}
+		result := "success"
+		if rec.status >= 400 {
+			result = "failure"
+		}
+		e := &pressluft.AuditEntry{Actor: actor, Action: action, ResourceType: info.resourceType, ResourceID: info.resourceID,
+			Result: result, StatusCode: rec.status, RequestID: requestID(r), IP: clientIP(r)}
+		if err := s.Audit.Record(r.Context(), e); err != nil {
+			s.logger.Error("write audit entry", "request_id", requestID(r), "err", err)
+		}
+	})
+}
+
+// limiter counts attempts per key in a sliding window. It is process-local
+// on purpose: it only slows password guessing and holds nothing durable.
+type limiter struct {
+	mu     sync.Mutex
+	max    int
+	window time.Duration
+	hits   map[string][]time.Time
+}
+
+func newLimiter(max int, window time.Duration) *limiter {
+	return &limiter{max: max, window: window, hits: map[string][]time.Time{}}
+}
+
+// allow records an attempt for key and reports whether it is within the limit.
+func (l *limiter) allow(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	recent := l.hits[key][:0]
+	for _, t := range l.hits[key] {
+		if now.Sub(t) < l.window {
+			recent = append(recent, t)
+		}
+	}
+	if len(l.hits) > 10000 {
+		l.hits = map[string][]time.Time{} // bound memory under a flood of addresses
+	}
+	if len(recent) >= l.max {
+		l.hits[key] = recent
+		return false
+	}
+	l.hits[key] = append(recent, now)
+	return true
+}

@@ -1,0 +1,152 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/pressluft/pressluft"
+)
+
+func (s *Server) handleSiteList(w http.ResponseWriter, r *http.Request) {
+	sites, err := s.Sites.FindSites(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": sites})
+}
+
+func (s *Server) handleSiteCreate(w http.ResponseWriter, r *http.Request) {
+	var in pressluft.SiteCreate
+	if err := decode(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	created, err := s.Sites.CreateSite(r.Context(), in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	setAudit(r, "site", created.Site.ID)
+	writeJSON(w, http.StatusAccepted, map[string]any{
+		"job_id": created.Job.ID, "site": created.Site, "environment_id": created.Environment.ID,
+		"environment": created.Environment, "admin_user": created.AdminUser, "admin_password": created.AdminPassword,
+	})
+}
+
+func (s *Server) handleSiteGet(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	site, err := s.Sites.FindSiteByID(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	envs, err := s.Sites.FindEnvironments(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		*pressluft.Site
+		Environments []*pressluft.Environment `json:"environments"`
+	}{site, envs})
+}
+
+func (s *Server) handleSiteDelete(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	j, err := s.Sites.DeleteSite(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": j.ID, "site_id": id})
+}
+
+func (s *Server) handleSiteReset(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	site, err := s.Sites.ResetSite(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, site)
+}
+
+func (s *Server) handleEnvList(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	envs, err := s.Sites.FindEnvironments(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": envs})
+}
+
+func (s *Server) handleEnvCreate(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	var in pressluft.EnvironmentCreate
+	if err := decode(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	env, j, err := s.Sites.CreateEnvironment(r.Context(), id, in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	setAudit(r, "environment", env.ID)
+	writeJSON(w, http.StatusAccepted, map[string]any{"job_id": j.ID, "environment_id": env.ID, "environment": env})
+}
+
+func (s *Server) handleEnvGet(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	env, err := s.Sites.FindEnvironmentByID(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, env)
+}
+
+func (s *Server) handleEnvDelete(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	j, err := s.Sites.DeleteEnvironment(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": j.ID, "environment_id": id})
+}
+
+func (s *Server) handleEnvReset(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	env, err := s.Sites.ResetEnvironment(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, env)
+}

@@ -1,0 +1,274 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/pressluft/pressluft"
+)
+
+const envColumns = `id, site_id, name, slug, type, node_id, source_environment_id, status, system_name, preview_url,
+	primary_domain, current_release_id, fastcgi_cache, object_cache, drift_status, promotion_preset, last_error, created_at, updated_at`
+
+func scanEnv(row interface{ Scan(...any) error }) (*pressluft.Environment, error) {
+	var e pressluft.Environment
+	var created, updated string
+	if err := row.Scan(&e.ID, &e.SiteID, &e.Name, &e.Slug, &e.Type, &e.NodeID, &e.SourceEnvironmentID, &e.Status, &e.SystemName,
+		&e.PreviewURL, &e.PrimaryDomain, &e.CurrentReleaseID, &e.FastCGICache, &e.ObjectCache, &e.DriftStatus, &e.PromotionPreset,
+		&e.LastError, &created, &updated); err != nil {
+		return nil, err
+	}
+	e.CreatedAt, e.UpdatedAt = parseTS(created), parseTS(updated)
+	return &e, nil
+}
+
+func findEnv(row *sql.Row) (*pressluft.Environment, error) {
+	e, err := scanEnv(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, pressluft.Errorf(pressluft.ENotFound, "Environment not found.")
+	}
+	return e, err
+}
+
+// FindEnvironmentByID returns one environment.
+func (s *SiteService) FindEnvironmentByID(ctx context.Context, id string) (*pressluft.Environment, error) {
+	return findEnv(s.db.read.QueryRowContext(ctx, `SELECT `+envColumns+` FROM environments WHERE id = ?`, id))
+}
+
+// FindEnvironments lists a site's environments, production first.
+func (s *SiteService) FindEnvironments(ctx context.Context, siteID string) ([]*pressluft.Environment, error) {
+	if _, err := s.FindSiteByID(ctx, siteID); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.read.QueryContext(ctx, `SELECT `+envColumns+` FROM environments WHERE site_id = ?
+		ORDER BY type <> 'production', created_at, id`, siteID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	envs := []*pressluft.Environment{}
+	for rows.Next() {
+		e, err := scanEnv(rows)
+		if err != nil {
+			return nil, err
+		}
+		envs = append(envs, e)
+	}
+	return envs, rows.Err()
+}
+
+// CreateEnvironment adds a staging or clone environment copied from another
+// environment of the same site, on the source's node.
+func (s *SiteService) CreateEnvironment(ctx context.Context, siteID string, in pressluft.EnvironmentCreate) (*pressluft.Environment, *pressluft.Job, error) {
+	env := &pressluft.Environment{Name: strings.TrimSpace(in.Name), Slug: in.Slug, Type: in.Type, PromotionPreset: in.PromotionPreset,
+		SourceEnvironmentID: in.SourceEnvironmentID, Status: pressluft.StatusCreating}
+	if err := env.Validate(); err != nil {
+		return nil, nil, err
+	} else if env.Type == pressluft.EnvProduction {
+		return nil, nil, pressluft.FieldError("type", "type must be staging or clone; a site has one production environment.")
+	} else if err := pressluft.ValidateID("source_environment_id", in.SourceEnvironmentID); err != nil {
+		return nil, nil, err
+	}
+	if env.PromotionPreset == "" && env.Type == pressluft.EnvStaging {
+		env.PromotionPreset = "content-protect"
+	}
+	tx, err := s.db.BeginTx(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer tx.Rollback()
+	site, err := findSite(tx.QueryRow(`SELECT `+siteColumns+` FROM sites WHERE id = ?`, siteID))
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := findEnv(tx.QueryRow(`SELECT `+envColumns+` FROM environments WHERE id = ?`, in.SourceEnvironmentID))
+	if pressluft.ErrorCode(err) == pressluft.ENotFound {
+		return nil, nil, &pressluft.Error{Code: pressluft.ENotFound, Message: "Source environment not found.", Details: map[string]any{"field": "source_environment_id"}}
+	} else if err != nil {
+		return nil, nil, err
+	} else if src.SiteID != site.ID {
+		return nil, nil, &pressluft.Error{Code: pressluft.ESourceMismatch, Message: "Source environment belongs to another site.",
+			Details: map[string]any{"field": "source_environment_id"}}
+	} else if src.Status != pressluft.StatusActive {
+		return nil, nil, pressluft.Errorf(pressluft.EConflict, "Source environment is %s; it must be active to be copied.", src.Status)
+	}
+	node, err := findNode(tx.QueryRow(`SELECT `+nodeColumns+` FROM nodes WHERE id = ?`, src.NodeID))
+	if err != nil {
+		return nil, nil, err
+	} else if node.Status != pressluft.NodeActive {
+		return nil, nil, pressluft.Errorf(pressluft.ENodeNotActive, "Node is %s.", node.Status)
+	}
+	preview, err := previewDomain(tx)
+	if err != nil {
+		return nil, nil, err
+	}
+	env.ID, env.SiteID, env.NodeID = uuid.Must(uuid.NewV7()).String(), site.ID, node.ID
+	if err := insertEnvironment(tx, site, node, env, preview); err != nil {
+		return nil, nil, err
+	}
+	j, err := enqueue(tx, pressluft.NewJob{Type: pressluft.JobEnvCreate, SiteID: site.ID, EnvironmentID: env.ID, NodeID: node.ID})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, nil, err
+	}
+	s.jobs.notify()
+	return env, j, nil
+}
+
+// DeleteEnvironment marks a staging or clone environment deleting and
+// enqueues env_delete. Production goes with its site.
+func (s *SiteService) DeleteEnvironment(ctx context.Context, id string) (*pressluft.Job, error) {
+	tx, err := s.db.BeginTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	env, err := findEnv(tx.QueryRow(`SELECT `+envColumns+` FROM environments WHERE id = ?`, id))
+	if err != nil {
+		return nil, err
+	} else if env.Type == pressluft.EnvProduction {
+		return nil, pressluft.Errorf(pressluft.EConflict, "The production environment is deleted with its site.")
+	}
+	if err := checkNoUnfinishedJobs(tx, "site_id", env.SiteID); err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(`UPDATE environments SET status = 'deleting', updated_at = ? WHERE id = ?`, ts(tx.now), id); err != nil {
+		return nil, err
+	}
+	if err := deriveSiteStatus(tx, env.SiteID); err != nil {
+		return nil, err
+	}
+	j, err := enqueue(tx, pressluft.NewJob{Type: pressluft.JobEnvDelete, SiteID: env.SiteID, EnvironmentID: id, NodeID: env.NodeID})
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	s.jobs.notify()
+	return j, nil
+}
+
+// ResetEnvironment brings a failed environment back to active once nothing
+// runs on its site, its node is active and it has a release to serve.
+func (s *SiteService) ResetEnvironment(ctx context.Context, id string) (*pressluft.Environment, error) {
+	tx, err := s.db.BeginTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	env, err := findEnv(tx.QueryRow(`SELECT `+envColumns+` FROM environments WHERE id = ?`, id))
+	if err != nil {
+		return nil, err
+	} else if env.Status != pressluft.StatusFailed {
+		return nil, pressluft.Errorf(pressluft.EResourceNotFailed, "Environment is %s, not failed.", env.Status)
+	}
+	if err := checkNoUnfinishedJobs(tx, "site_id", env.SiteID); err != nil {
+		return nil, &pressluft.Error{Code: pressluft.EResetValidation, Message: pressluft.ErrorMessage(err)}
+	}
+	var nodeStatus string
+	if err := tx.QueryRow(`SELECT status FROM nodes WHERE id = ?`, env.NodeID).Scan(&nodeStatus); err != nil {
+		return nil, err
+	} else if nodeStatus != pressluft.NodeActive {
+		return nil, pressluft.Errorf(pressluft.EResetValidation, "Node is %s; it must be active.", nodeStatus)
+	} else if env.CurrentReleaseID == "" {
+		return nil, pressluft.Errorf(pressluft.EResetValidation, "Environment was never created completely; delete it and create it again.")
+	}
+	if _, err := tx.Exec(`UPDATE environments SET status = 'active', last_error = '', updated_at = ? WHERE id = ?`, ts(tx.now), id); err != nil {
+		return nil, err
+	}
+	if err := deriveSiteStatus(tx, env.SiteID); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return s.FindEnvironmentByID(ctx, id)
+}
+
+// SetEnvironmentStatus records a job's effect on an environment.
+func (s *SiteService) SetEnvironmentStatus(ctx context.Context, id, status, lastError string) error {
+	tx, err := s.db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var siteID string
+	if err := tx.QueryRow(`UPDATE environments SET status = ?, last_error = ?, updated_at = ? WHERE id = ? RETURNING site_id`,
+		status, lastError, ts(tx.now), id).Scan(&siteID); errors.Is(err, sql.ErrNoRows) {
+		return pressluft.Errorf(pressluft.ENotFound, "Environment not found.")
+	} else if err != nil {
+		return err
+	}
+	if err := deriveSiteStatus(tx, siteID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// deriveSiteStatus makes a site's status follow its environments: a change
+// in progress on any of them shows first, then a failure, else active.
+func deriveSiteStatus(tx *Tx, siteID string) error {
+	_, err := tx.Exec(`UPDATE sites SET updated_at = ?, status = COALESCE(
+		(SELECT status FROM environments WHERE site_id = ?1 AND status NOT IN ('active', 'failed', 'deleted') ORDER BY type <> 'production' LIMIT 1),
+		(SELECT 'failed' FROM environments WHERE site_id = ?1 AND status = 'failed' LIMIT 1),
+		'active') WHERE id = ?1`, ts(tx.now), siteID)
+	return err
+}
+
+// SetCurrentRelease records a release and points the environment at it.
+func (s *SiteService) SetCurrentRelease(ctx context.Context, envID string, r *pressluft.Release) error {
+	tx, err := s.db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = tx.now
+	}
+	r.EnvironmentID = envID
+	if _, err := tx.Exec(`INSERT INTO releases (id, environment_id, source, ref, path, health, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`, r.ID, envID, r.Source, r.Ref, r.Path, r.Health, ts(r.CreatedAt)); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`UPDATE environments SET current_release_id = ?, updated_at = ? WHERE id = ?`, r.ID, ts(tx.now), envID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// PurgeEnvironment removes a deleted environment's row and secrets, and the
+// site's row when no environment remains.
+func (s *SiteService) PurgeEnvironment(ctx context.Context, id string) error {
+	tx, err := s.db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var siteID string
+	if err := tx.QueryRow(`DELETE FROM environments WHERE id = ? RETURNING site_id`, id).Scan(&siteID); errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`DELETE FROM secrets WHERE name LIKE ?`, "env/"+id+"/%"); err != nil {
+		return err
+	}
+	var left int
+	if err := tx.QueryRow(`SELECT COUNT(*) FROM environments WHERE site_id = ?`, siteID).Scan(&left); err != nil {
+		return err
+	}
+	if left == 0 {
+		if _, err := tx.Exec(`DELETE FROM sites WHERE id = ?`, siteID); err != nil {
+			return err
+		}
+	} else if err := deriveSiteStatus(tx, siteID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

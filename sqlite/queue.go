@@ -1,0 +1,228 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pressluft/pressluft"
+)
+
+// Claim takes the oldest runnable job whose site and node have no running
+// job. The check and the claim are one UPDATE, so two workers can never both
+// start work on one site or one node; waiting jobs simply stay queued.
+func (s *JobService) Claim(ctx context.Context, workerID string, lease time.Duration) (*pressluft.Job, error) {
+	now := s.db.Now()
+	j, err := scanJob(s.db.write.QueryRowContext(ctx, `
+		UPDATE jobs SET status = 'running', attempt = attempt + 1, worker_id = ?, started_at = ?,
+			lease_expires_at = ?, cancel_requested = 0, updated_at = ?
+		WHERE id = (
+			SELECT j.id FROM jobs j
+			WHERE j.status = 'queued' AND j.run_after <= ?
+			AND NOT EXISTS (
+				SELECT 1 FROM jobs r WHERE r.status = 'running'
+				AND ((j.site_id <> '' AND r.site_id = j.site_id) OR (j.node_id <> '' AND r.node_id = j.node_id))
+			)
+			ORDER BY j.run_after, j.id LIMIT 1
+		) AND status = 'queued'
+		RETURNING `+jobColumns,
+		workerID, ts(now), ts(now.Add(lease)), ts(now), ts(now)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	msg := fmt.Sprintf("Started attempt %d of %d.", j.Attempt, j.MaxAttempts)
+	if err := s.AddEvent(ctx, j.ID, pressluft.JobEvent{Step: "started", Level: pressluft.LevelInfo, Message: msg}); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// Heartbeat extends a running job's lease and reports a cancel request.
+func (s *JobService) Heartbeat(ctx context.Context, id, workerID string, lease time.Duration) (bool, error) {
+	now := s.db.Now()
+	var cancel bool
+	err := s.db.write.QueryRowContext(ctx, `UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND worker_id = ? AND status = 'running'
+		RETURNING cancel_requested`, ts(now.Add(lease)), id, workerID).Scan(&cancel)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Another process rescued or finished it: this worker must stop.
+		return true, nil
+	}
+	return cancel, err
+}
+
+// Complete marks a running job succeeded with its result.
+func (s *JobService) Complete(ctx context.Context, id, workerID string, result any) error {
+	body := []byte("{}")
+	if result != nil {
+		var err error
+		if body, err = json.Marshal(result); err != nil {
+			return err
+		}
+	}
+	return s.finish(ctx, id, workerID, `status = 'succeeded', result = ?, error_code = '', error_message = ''`,
+		pressluft.JobEvent{Step: "succeeded", Level: pressluft.LevelInfo, Message: "Job succeeded."}, string(body))
+}
+
+// Fail records err on a running job: back to queued with a later run_after
+// when retry is set and attempts remain, else failed. It returns the job's
+// new status.
+func (s *JobService) Fail(ctx context.Context, id, workerID string, jerr error, retry bool) (string, error) {
+	tx, err := s.db.BeginTx(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	var attempt, max int
+	if err := tx.QueryRow(`SELECT attempt, max_attempts FROM jobs WHERE id = ? AND worker_id = ? AND status = 'running'`,
+		id, workerID).Scan(&attempt, &max); errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("job %s is no longer running on this worker", id)
+	} else if err != nil {
+		return "", err
+	}
+	code, msg := pressluft.ErrorCode(jerr), pressluft.ErrorMessage(jerr)
+	status := pressluft.JobFailed
+	if retry && attempt < max {
+		status = pressluft.JobQueued
+		runAfter := tx.now.Add(pressluft.RetryDelay(attempt))
+		if _, err := tx.Exec(`UPDATE jobs SET status = 'queued', run_after = ?, worker_id = '', lease_expires_at = NULL,
+			error_code = ?, error_message = ?, updated_at = ? WHERE id = ?`, ts(runAfter), code, msg, ts(tx.now), id); err != nil {
+			return "", err
+		}
+		ev := fmt.Sprintf("Attempt %d failed (%s): %s Retrying at %s.", attempt, code, msg, runAfter.Format(time.RFC3339))
+		if err := addEvent(tx, id, pressluft.JobEvent{Step: "retry", Level: pressluft.LevelWarn, Message: ev}); err != nil {
+			return "", err
+		}
+	} else {
+		if _, err := tx.Exec(`UPDATE jobs SET status = 'failed', worker_id = '', lease_expires_at = NULL, error_code = ?,
+			error_message = ?, finished_at = ?, updated_at = ? WHERE id = ?`, code, msg, ts(tx.now), ts(tx.now), id); err != nil {
+			return "", err
+		}
+		if err := addEvent(tx, id, pressluft.JobEvent{Step: "failed", Level: pressluft.LevelError, Message: code + ": " + msg}); err != nil {
+			return "", err
+		}
+	}
+	return status, tx.Commit()
+}
+
+// MarkCancelled ends a running job whose cancel was requested.
+func (s *JobService) MarkCancelled(ctx context.Context, id, workerID string) error {
+	return s.finish(ctx, id, workerID, `status = 'cancelled', error_code = ?, error_message = ?`,
+		pressluft.JobEvent{Step: "cancelled", Level: pressluft.LevelWarn, Message: "Job cancelled; its process was stopped."},
+		pressluft.EJobCancelled, "Cancelled while running; reset the resource before retrying.")
+}
+
+func (s *JobService) finish(ctx context.Context, id, workerID, set string, ev pressluft.JobEvent, args ...any) error {
+	tx, err := s.db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	args = append(args, ts(tx.now), ts(tx.now), id, workerID)
+	res, err := tx.Exec(`UPDATE jobs SET `+set+`, worker_id = '', lease_expires_at = NULL, finished_at = ?, updated_at = ?
+		WHERE id = ? AND worker_id = ? AND status = 'running'`, args...)
+	if err != nil {
+		return err
+	} else if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("job %s is no longer running on this worker", id)
+	}
+	if err := addEvent(tx, id, ev); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Release hands a running job back to the queue without using an attempt.
+func (s *JobService) Release(ctx context.Context, id, workerID string) error {
+	tx, err := s.db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`UPDATE jobs SET status = 'queued', attempt = attempt - 1, worker_id = '', lease_expires_at = NULL,
+		run_after = ?, updated_at = ? WHERE id = ? AND worker_id = ? AND status = 'running'`, ts(tx.now), ts(tx.now), id, workerID); err != nil {
+		return err
+	}
+	if err := addEvent(tx, id, pressluft.JobEvent{Step: "released", Level: pressluft.LevelWarn, Message: "Control plane shutting down; job handed back to the queue."}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Rescue finds running jobs whose lease expired (their worker died) and
+// queues them again while attempts remain, else fails them.
+func (s *JobService) Rescue(ctx context.Context) (int, error) {
+	tx, err := s.db.BeginTx(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.Query(`SELECT id, attempt, max_attempts, cancel_requested FROM jobs WHERE status = 'running' AND lease_expires_at < ?`, ts(tx.now))
+	if err != nil {
+		return 0, err
+	}
+	type lost struct {
+		id            string
+		attempt, max  int
+		cancelRequest bool
+	}
+	var found []lost
+	for rows.Next() {
+		var l lost
+		if err := rows.Scan(&l.id, &l.attempt, &l.max, &l.cancelRequest); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		found = append(found, l)
+	}
+	rows.Close()
+	const msg = "The worker running this job stopped responding."
+	for _, l := range found {
+		var ev pressluft.JobEvent
+		switch {
+		case l.cancelRequest:
+			_, err = tx.Exec(`UPDATE jobs SET status = 'cancelled', worker_id = '', lease_expires_at = NULL, error_code = ?, error_message = ?,
+				finished_at = ?, updated_at = ? WHERE id = ?`, pressluft.EJobCancelled, msg, ts(tx.now), ts(tx.now), l.id)
+			ev = pressluft.JobEvent{Step: "cancelled", Level: pressluft.LevelWarn, Message: msg + " Cancelled as requested."}
+		case l.attempt < l.max:
+			_, err = tx.Exec(`UPDATE jobs SET status = 'queued', worker_id = '', lease_expires_at = NULL, run_after = ?, error_code = ?,
+				error_message = ?, updated_at = ? WHERE id = ?`, ts(tx.now.Add(pressluft.RetryDelay(l.attempt))), pressluft.EWorkerLost, msg, ts(tx.now), l.id)
+			ev = pressluft.JobEvent{Step: "rescued", Level: pressluft.LevelWarn, Message: msg + " Queued for another attempt."}
+		default:
+			_, err = tx.Exec(`UPDATE jobs SET status = 'failed', worker_id = '', lease_expires_at = NULL, error_code = ?, error_message = ?,
+				finished_at = ?, updated_at = ? WHERE id = ?`, pressluft.EWorkerLost, msg, ts(tx.now), ts(tx.now), l.id)
+			ev = pressluft.JobEvent{Step: "failed", Level: pressluft.LevelError, Message: msg + " No attempts left."}
+		}
+		if err != nil {
+			return 0, err
+		}
+		if err := addEvent(tx, l.id, ev); err != nil {
+			return 0, err
+		}
+	}
+	return len(found), tx.Commit()
+}
+
+// AddEvent appends a progress event to a job.
+func (s *JobService) AddEvent(ctx context.Context, id string, ev pressluft.JobEvent) error {
+	tx, err := s.db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := addEvent(tx, id, ev); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// AppendOutput adds raw output to the job's tail, keeping the last
+// outputTailMax bytes.
+func (s *JobService) AppendOutput(ctx context.Context, id, text string) error {
+	_, err := s.db.write.ExecContext(ctx, `UPDATE jobs SET output_tail = substr(output_tail || ?, -?) WHERE id = ?`, text, outputTailMax, id)
+	return err
+}

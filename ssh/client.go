@@ -1,0 +1,238 @@
+package ssh
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pressluft/pressluft"
+	"golang.org/x/crypto/ssh"
+)
+
+// Pool keeps one SSH connection per node and reuses it for every command.
+type Pool struct {
+	Signer ssh.Signer
+	// Pin is called with the host key seen at first contact with a node
+	// that has none pinned yet.
+	Pin         func(ctx context.Context, nodeID, hostKey, fingerprint string) error
+	DialTimeout time.Duration
+
+	mu      sync.Mutex
+	clients map[string]*ssh.Client
+}
+
+// NewPool returns a Pool that authenticates with the PEM private key.
+func NewPool(privatePEM []byte, pin func(ctx context.Context, nodeID, hostKey, fingerprint string) error) (*Pool, error) {
+	signer, err := ssh.ParsePrivateKey(privatePEM)
+	if err != nil {
+		return nil, err
+	}
+	return &Pool{Signer: signer, Pin: pin, DialTimeout: 10 * time.Second, clients: map[string]*ssh.Client{}}, nil
+}
+
+// hostKeyCallback accepts the pinned key only; with none pinned it accepts
+// and remembers the first key seen (trust on first use).
+func (p *Pool) hostKeyCallback(ctx context.Context, n *pressluft.Node, seen *string) ssh.HostKeyCallback {
+	return func(_ string, _ net.Addr, key ssh.PublicKey) error {
+		line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
+		*seen = line
+		if n.HostKey == "" {
+			return nil
+		}
+		pinned, _, _, _, err := ssh.ParseAuthorizedKey([]byte(n.HostKey))
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(pinned.Marshal(), key.Marshal()) {
+			return &pressluft.Error{Code: pressluft.EHostKeyMismatch,
+				Message: fmt.Sprintf("Host key of %s changed: pinned %s, offered %s. If the server was reinstalled, delete and re-add the node.",
+					n.Host, n.HostKeyFingerprint, ssh.FingerprintSHA256(key))}
+		}
+		return nil
+	}
+}
+
+// client returns the node's cached connection or dials a new one.
+func (p *Pool) client(ctx context.Context, n *pressluft.Node) (*ssh.Client, error) {
+	p.mu.Lock()
+	c := p.clients[n.ID]
+	p.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	var seen string
+	cfg := &ssh.ClientConfig{
+		User:            n.SSHUser,
+		Auth:            []ssh.AuthMethod{ssh.PublicKeys(p.Signer)},
+		HostKeyCallback: p.hostKeyCallback(ctx, n, &seen),
+		Timeout:         p.DialTimeout,
+	}
+	addr := net.JoinHostPort(n.Host, strconv.Itoa(n.SSHPort))
+	d := net.Dialer{Timeout: p.DialTimeout}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "Cannot reach %s: %s.", addr, netReason(err))
+	}
+	// The handshake gets the same deadline as the dial.
+	_ = conn.SetDeadline(time.Now().Add(p.DialTimeout))
+	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	if err != nil {
+		conn.Close()
+		return nil, classify(err, n, addr)
+	}
+	_ = conn.SetDeadline(time.Time{})
+	c = ssh.NewClient(sc, chans, reqs)
+	if n.HostKey == "" && seen != "" && p.Pin != nil {
+		pk, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(seen))
+		if err := p.Pin(ctx, n.ID, seen, ssh.FingerprintSHA256(pk)); err != nil {
+			c.Close()
+			return nil, err
+		}
+		n.HostKey, n.HostKeyFingerprint = seen, ssh.FingerprintSHA256(pk)
+	}
+	p.mu.Lock()
+	if old := p.clients[n.ID]; old != nil {
+		c.Close()
+		c = old
+	} else {
+		p.clients[n.ID] = c
+	}
+	p.mu.Unlock()
+	return c, nil
+}
+
+func classify(err error, n *pressluft.Node, addr string) error {
+	var pe *pressluft.Error
+	if errors.As(err, &pe) {
+		return pe
+	}
+	if strings.Contains(err.Error(), "unable to authenticate") {
+		return pressluft.Errorf(pressluft.ESSHAuthFailed, "SSH login as %q on %s was refused: add the control plane's public key to that user's ~/.ssh/authorized_keys.", n.SSHUser, addr)
+	}
+	return pressluft.Errorf(pressluft.ENodeUnreachable, "SSH handshake with %s failed: %s.", addr, netReason(err))
+}
+
+func netReason(err error) string {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timed out"
+	case strings.Contains(err.Error(), "connection refused"):
+		return "connection refused (is sshd running and the port right?)"
+	case strings.Contains(err.Error(), "no route to host"), strings.Contains(err.Error(), "network is unreachable"):
+		return "no route to host"
+	case errors.Is(err, io.EOF):
+		return "connection closed by the server"
+	}
+	return "network error"
+}
+
+// Forget closes and drops a node's cached connection.
+func (p *Pool) Forget(nodeID string) {
+	p.mu.Lock()
+	c := p.clients[nodeID]
+	delete(p.clients, nodeID)
+	p.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
+
+// Close closes every connection.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, c := range p.clients {
+		c.Close()
+		delete(p.clients, id)
+	}
+}
+
+// Result is the outcome of one remote command.
+type Result struct {
+	Stdout, Stderr []byte
+	ExitCode       int
+}
+
+// Run runs cmd on the node, feeding stdin (secrets travel here, never in
+// the command line). A broken cached connection is redialled once. When ctx
+// ends, the remote process is signalled and the session closed.
+func (p *Pool) Run(ctx context.Context, n *pressluft.Node, cmd string, stdin []byte) (*Result, error) {
+	res, err := p.run(ctx, n, cmd, stdin)
+	if err != nil && pressluft.ErrorCode(err) == pressluft.ENodeUnreachable && ctx.Err() == nil {
+		p.Forget(n.ID)
+		res, err = p.run(ctx, n, cmd, stdin)
+	}
+	return res, err
+}
+
+func (p *Pool) run(ctx context.Context, n *pressluft.Node, cmd string, stdin []byte) (*Result, error) {
+	c, err := p.client(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := c.NewSession()
+	if err != nil {
+		p.Forget(n.ID)
+		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost.", n.Host)
+	}
+	defer sess.Close()
+	var stdout, stderr bytes.Buffer
+	sess.Stdout, sess.Stderr = &stdout, &stderr
+	if stdin != nil {
+		sess.Stdin = bytes.NewReader(stdin)
+	}
+	if err := sess.Start(cmd); err != nil {
+		p.Forget(n.ID)
+		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost.", n.Host)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	select {
+	case <-ctx.Done():
+		_ = sess.Signal(ssh.SIGTERM)
+		sess.Close()
+		return nil, ctx.Err()
+	case err = <-done:
+	}
+	res := &Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	var exit *ssh.ExitError
+	if errors.As(err, &exit) {
+		res.ExitCode = exit.ExitStatus()
+		return res, nil
+	} else if err != nil {
+		p.Forget(n.ID)
+		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost while running a command.", n.Host)
+	}
+	return res, nil
+}
+
+// Probe checks that the node answers a trivial command within timeout.
+func (p *Pool) Probe(ctx context.Context, n *pressluft.Node, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res, err := p.Run(ctx, n, "true", nil)
+	if err != nil {
+		if ctx.Err() != nil {
+			p.Forget(n.ID)
+			return pressluft.Errorf(pressluft.ENodeUnreachable, "%s did not answer within %s.", n.Host, timeout)
+		}
+		return err
+	} else if res.ExitCode != 0 {
+		return pressluft.Errorf(pressluft.ENodeUnreachable, "%s answered the probe with exit code %d.", n.Host, res.ExitCode)
+	}
+	return nil
+}
+
+// Quote quotes s for a POSIX shell. Commands built here only ever quote
+// values that were validated first; quoting is the second fence.
+func Quote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

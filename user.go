@@ -1,0 +1,123 @@
+package pressluft
+
+import (
+	"context"
+	"time"
+)
+
+// User is an administrator of the control plane.
+type User struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// APIToken authenticates scripts with "Authorization: Bearer".
+type APIToken struct {
+	ID         string     `json:"id"`
+	UserID     string     `json:"user_id"`
+	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// Session lifetimes: idle and absolute.
+const (
+	SessionIdleTimeout     = 12 * time.Hour
+	SessionAbsoluteTimeout = 7 * 24 * time.Hour
+)
+
+// AuthService authenticates users, sessions and tokens.
+type AuthService interface {
+	CreateUser(ctx context.Context, email, password string) (*User, error)
+	ResetPassword(ctx context.Context, email, password string) error
+	// Login checks credentials and opens a session; the token is returned
+	// once and stored only as a hash.
+	Login(ctx context.Context, email, password string) (*User, string, error)
+	Logout(ctx context.Context, token string) error
+	// Authenticate resolves a session token or an API token.
+	AuthenticateSession(ctx context.Context, token string) (*User, error)
+	AuthenticateToken(ctx context.Context, token string) (*User, *APIToken, error)
+	CreateAPIToken(ctx context.Context, userID, name string) (*APIToken, string, error)
+	FindAPITokens(ctx context.Context, userID string) ([]*APIToken, error)
+	RevokeAPIToken(ctx context.Context, userID, id string) error
+}
+
+// AuditEntry records one mutating request or system action.
+type AuditEntry struct {
+	ID           int64     `json:"id"`
+	Time         time.Time `json:"time"`
+	Actor        string    `json:"actor"`
+	Action       string    `json:"action"`
+	ResourceType string    `json:"resource_type"`
+	ResourceID   string    `json:"resource_id"`
+	Result       string    `json:"result"`
+	StatusCode   int       `json:"status_code"`
+	RequestID    string    `json:"request_id"`
+	IP           string    `json:"ip"`
+}
+
+// AuditFilter selects audit entries.
+type AuditFilter struct {
+	Actor        string
+	Action       string
+	ResourceType string
+	ResourceID   string
+	Since        *time.Time
+	Until        *time.Time
+	ListOptions
+}
+
+// AuditService writes and reads the audit log.
+type AuditService interface {
+	Record(ctx context.Context, e *AuditEntry) error
+	FindAuditEntries(ctx context.Context, f AuditFilter) ([]*AuditEntry, string, error)
+}
+
+// SecretService keeps values encrypted at rest.
+type SecretService interface {
+	PutSecret(ctx context.Context, name string, value []byte) error
+	// GetSecret returns a not_found error when the secret does not exist.
+	GetSecret(ctx context.Context, name string) ([]byte, error)
+	DeleteSecret(ctx context.Context, name string) error
+}
+
+// Settings are the control plane's editable settings.
+type Settings struct {
+	ControlPlaneDomain  string `json:"control_plane_domain"`
+	PreviewDomain       string `json:"preview_domain"`
+	DNS01Provider       string `json:"dns01_provider"`
+	DNS01CredentialsSet bool   `json:"dns01_credentials_set"`
+	OffsiteBackupTarget string `json:"offsite_backup_target"`
+}
+
+// SettingsUpdate changes settings; nil fields are left alone.
+type SettingsUpdate struct {
+	ControlPlaneDomain  *string `json:"control_plane_domain"`
+	PreviewDomain       *string `json:"preview_domain"`
+	DNS01Provider       *string `json:"dns01_provider"`
+	DNS01Credentials    *string `json:"dns01_credentials"`
+	OffsiteBackupTarget *string `json:"offsite_backup_target"`
+}
+
+// SettingsService reads and writes settings.
+type SettingsService interface {
+	GetSettings(ctx context.Context) (*Settings, error)
+	UpdateSettings(ctx context.Context, u SettingsUpdate) (*Settings, error)
+}
+
+// Metrics are point-in-time counters.
+type Metrics struct {
+	Jobs       map[string]int `json:"jobs"`
+	JobsByType map[string]int `json:"jobs_by_type"`
+	Nodes      map[string]int `json:"nodes"`
+	SitesTotal int            `json:"sites_total"`
+	EnvsTotal  int            `json:"environments_total"`
+}
+
+// MetricsService computes metrics.
+type MetricsService interface {
+	Metrics(ctx context.Context) (*Metrics, error)
+}

@@ -81,6 +81,7 @@ type NewJob struct {
 	Payload       any
 	MaxAttempts   int
 	RunAfter      time.Time
+	Timeout       time.Duration // zero: JobTimeout(Type)
 }
 
 // JobFilter selects jobs for listing.

@@ -198,7 +198,7 @@ func killGroupOnCancel(ctx context.Context, pid int, stopped <-chan struct{}) {
 // runState is what the callback told about the run.
 type runState struct {
 	failedTask, failedMsg string
-	unreachable           bool
+	started, unreachable  bool
 	custom                map[string]json.RawMessage
 }
 
@@ -223,6 +223,9 @@ func (r *Runner) follow(stdout io.Reader, p pressluft.Progress, red *redactor) *
 		}
 		var level, text string
 		switch ev.Event {
+		case "play_start":
+			st.started = true
+			continue
 		case "task_start":
 			level, text = pressluft.LevelInfo, "Running."
 		case "ok":
@@ -266,14 +269,15 @@ func suffix(msg string) string {
 }
 
 // classify maps ansible-playbook's exit code and what the callback saw to a
-// stable error code.
+// stable error code. Exit code 4 means both "parser error" and "host
+// unreachable", so the callback's events decide.
 func classify(code int, st *runState, stderr, playbook string) error {
 	switch {
-	case st.unreachable || code == 3:
+	case st.unreachable:
 		return pressluft.Errorf(pressluft.ENodeUnreachable, "Node unreachable during %s: %s", playbook, firstLine(st.failedMsg, stderr))
-	case code == 4 || code == 5:
+	case (code == 4 || code == 5) && !st.started:
 		return pressluft.Errorf(pressluft.EAnsibleSyntax, "Playbook %s could not be parsed: %s", playbook, firstLine(stderr))
-	case code == 2 && st.failedTask != "":
+	case st.failedTask != "":
 		return &pressluft.Error{Code: pressluft.EAnsibleHostFailed, Message: fmt.Sprintf("Task %q failed: %s", st.failedTask, st.failedMsg),
 			Details: map[string]any{"task": st.failedTask}}
 	default:

@@ -109,6 +109,9 @@ func (s *SiteService) CreateEnvironment(ctx context.Context, siteID string, in p
 	if err := insertEnvironment(tx, site, node, env, preview); err != nil {
 		return nil, nil, err
 	}
+	if err := deriveSiteStatus(tx, site.ID); err != nil {
+		return nil, nil, err
+	}
 	j, err := enqueue(tx, pressluft.NewJob{Type: pressluft.JobEnvCreate, SiteID: site.ID, EnvironmentID: env.ID, NodeID: node.ID})
 	if err != nil {
 		return nil, nil, err
@@ -214,10 +217,10 @@ func (s *SiteService) SetEnvironmentStatus(ctx context.Context, id, status, last
 // deriveSiteStatus makes a site's status follow its environments: a change
 // in progress on any of them shows first, then a failure, else active.
 func deriveSiteStatus(tx *Tx, siteID string) error {
-	_, err := tx.Exec(`UPDATE sites SET updated_at = ?, status = COALESCE(
-		(SELECT status FROM environments WHERE site_id = ?1 AND status NOT IN ('active', 'failed', 'deleted') ORDER BY type <> 'production' LIMIT 1),
-		(SELECT 'failed' FROM environments WHERE site_id = ?1 AND status = 'failed' LIMIT 1),
-		'active') WHERE id = ?1`, ts(tx.now), siteID)
+	_, err := tx.Exec(`UPDATE sites SET updated_at = ?1, status = COALESCE(
+		(SELECT status FROM environments WHERE site_id = ?2 AND status NOT IN ('active', 'failed', 'deleted') ORDER BY type <> 'production' LIMIT 1),
+		(SELECT 'failed' FROM environments WHERE site_id = ?2 AND status = 'failed' LIMIT 1),
+		'active') WHERE id = ?2`, ts(tx.now), siteID)
 	return err
 }
 

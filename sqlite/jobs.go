@@ -93,6 +93,9 @@ func enqueue(tx *Tx, nj pressluft.NewJob) (*pressluft.Job, error) {
 	if j.RunAfter.IsZero() {
 		j.RunAfter = tx.now
 	}
+	if nj.Timeout > 0 {
+		j.Timeout = nj.Timeout.Round(time.Second)
+	}
 	_, err := tx.Exec(`INSERT INTO jobs (id, type, status, site_id, environment_id, node_id, payload, max_attempts,
 		run_after, timeout_seconds, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		j.ID, j.Type, j.Status, j.SiteID, j.EnvironmentID, j.NodeID, string(payload), j.MaxAttempts,

@@ -1,0 +1,192 @@
+package sqlite_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/pressluft/pressluft"
+	"github.com/pressluft/pressluft/sqlite"
+)
+
+func newSiteService(db *sqlite.DB) (*sqlite.SiteService, *sqlite.JobService) {
+	js := sqlite.NewJobService(db)
+	return sqlite.NewSiteService(db, js), js
+}
+
+func TestSites_CreateStoresSiteEnvironmentSecretsAndJob(t *testing.T) {
+	t.Parallel()
+	db, _ := mustOpenDB(t)
+	ctx := pressluft.NewContextWithActor(context.Background(), &pressluft.Actor{Email: "ops@example.com"})
+	node := mustActiveNode(t, db, "10.77.1.2")
+	sites, js := newSiteService(db)
+
+	created, err := sites.CreateSite(ctx, pressluft.SiteCreate{Name: "Acme", Slug: "acme", NodeID: node.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := created.Environment
+	if env.SystemName != "acme-production" || env.PreviewURL != "http://acme-production.10-77-1-2.sslip.io" {
+		t.Fatalf("environment names: %q %q", env.SystemName, env.PreviewURL)
+	}
+	if len(created.AdminPassword) != 24 {
+		t.Fatalf("admin password %q", created.AdminPassword)
+	}
+	job, err := js.FindJobByID(ctx, created.Job.ID)
+	if err != nil || job.Type != pressluft.JobSiteCreate || job.EnvironmentID != env.ID {
+		t.Fatalf("job = %+v, %v", job, err)
+	}
+	if strings.Contains(string(job.Payload), created.AdminPassword) || !strings.Contains(string(job.Payload), "ops@example.com") {
+		t.Fatalf("payload = %s", job.Payload)
+	}
+	secrets := sqlite.NewSecretService(db)
+	if v, err := secrets.GetSecret(ctx, pressluft.SecretAdminPassword(env.ID)); err != nil || string(v) != created.AdminPassword {
+		t.Fatalf("admin password secret: %v", err)
+	}
+	if v, err := secrets.GetSecret(ctx, pressluft.SecretDBPassword(env.ID)); err != nil || len(v) != 32 {
+		t.Fatalf("db password secret: %v", err)
+	}
+}
+
+func TestSites_CreateRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	db, _ := mustOpenDB(t)
+	ctx := context.Background()
+	node := mustActiveNode(t, db, "10.77.1.2")
+	pending := &pressluft.Node{Name: "p", Host: "10.77.9.2", SSHPort: 22, SSHUser: "root"}
+	if err := sqlite.NewNodeService(db, sqlite.NewJobService(db)).CreateNode(ctx, pending); err != nil {
+		t.Fatal(err)
+	}
+	sites, _ := newSiteService(db)
+	if _, err := sites.CreateSite(ctx, pressluft.SiteCreate{Name: "Acme", Slug: "acme", NodeID: node.ID, AdminEmail: "a@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx = pressluft.NewContextWithActor(ctx, &pressluft.Actor{Email: "ops@example.com"})
+	for _, tc := range []struct {
+		name string
+		in   pressluft.SiteCreate
+		code string
+	}{
+		{"duplicate slug", pressluft.SiteCreate{Name: "X", Slug: "acme", NodeID: node.ID}, pressluft.EConflict},
+		{"bad slug", pressluft.SiteCreate{Name: "X", Slug: "Acme!", NodeID: node.ID}, pressluft.EValidation},
+		{"long slug", pressluft.SiteCreate{Name: "X", Slug: strings.Repeat("a", 21), NodeID: node.ID}, pressluft.EValidation},
+		{"no name", pressluft.SiteCreate{Slug: "bcd", NodeID: node.ID}, pressluft.EValidation},
+		{"bad node id", pressluft.SiteCreate{Name: "X", Slug: "bcd", NodeID: "nope"}, pressluft.EValidation},
+		{"unknown node", pressluft.SiteCreate{Name: "X", Slug: "bcd", NodeID: "01000000-0000-7000-8000-000000000000"}, pressluft.ENotFound},
+		{"node not active", pressluft.SiteCreate{Name: "X", Slug: "bcd", NodeID: pending.ID}, pressluft.ENodeNotActive},
+		{"bad email", pressluft.SiteCreate{Name: "X", Slug: "bcd", NodeID: node.ID, AdminEmail: "x"}, pressluft.EValidation},
+	} {
+		_, err := sites.CreateSite(ctx, tc.in)
+		if got := pressluft.ErrorCode(err); got != tc.code {
+			t.Errorf("%s: code %q (%v), want %q", tc.name, got, err, tc.code)
+		}
+	}
+}
+
+func TestEnvironments_CreateDeleteAndStatus(t *testing.T) {
+	t.Parallel()
+	db, _ := mustOpenDB(t)
+	ctx := context.Background()
+	node := mustActiveNode(t, db, "10.77.1.2")
+	sites, js := newSiteService(db)
+	a, _ := sites.CreateSite(ctx, pressluft.SiteCreate{Name: "A", Slug: "aaa", NodeID: node.ID, AdminEmail: "a@example.com"})
+	b, _ := sites.CreateSite(ctx, pressluft.SiteCreate{Name: "B", Slug: "bbb", NodeID: node.ID, AdminEmail: "a@example.com"})
+	stg := pressluft.EnvironmentCreate{Name: "Staging", Slug: "staging", Type: "staging", SourceEnvironmentID: a.Environment.ID}
+
+	// The source must be active first.
+	_, _, err := sites.CreateEnvironment(ctx, a.Site.ID, stg)
+	wantCode(t, err, pressluft.EConflict)
+	for _, c := range []*pressluft.SiteCreated{a, b} {
+		if err := sites.SetEnvironmentStatus(ctx, c.Environment.ID, pressluft.StatusActive, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if site, _ := sites.FindSiteByID(ctx, a.Site.ID); site.Status != pressluft.StatusActive {
+		t.Fatalf("site status follows its environment: %s", site.Status)
+	}
+	_, _, err = sites.CreateEnvironment(ctx, b.Site.ID, stg)
+	wantCode(t, err, pressluft.ESourceMismatch)
+	bad := stg
+	bad.Type = "production"
+	_, _, err = sites.CreateEnvironment(ctx, a.Site.ID, bad)
+	wantCode(t, err, pressluft.EValidation)
+
+	env, job, err := sites.CreateEnvironment(ctx, a.Site.ID, stg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.SystemName != "aaa-staging" || env.PromotionPreset != "content-protect" || job.Type != pressluft.JobEnvCreate {
+		t.Fatalf("env = %+v", env)
+	}
+	if site, _ := sites.FindSiteByID(ctx, a.Site.ID); site.Status != pressluft.StatusCreating {
+		t.Fatalf("site status while its copy is created = %s, want creating", site.Status)
+	}
+	_, _, err = sites.CreateEnvironment(ctx, a.Site.ID, stg)
+	wantCode(t, err, pressluft.EConflict)
+
+	// Delete waits for nothing: a queued job on the site refuses it.
+	_, err = sites.DeleteEnvironment(ctx, env.ID)
+	wantCode(t, err, pressluft.EResourceBusy)
+	for {
+		j, _ := js.Claim(ctx, "w", lease)
+		if j == nil {
+			break
+		}
+		if err := js.Complete(ctx, j.ID, "w", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = sites.DeleteEnvironment(ctx, a.Environment.ID)
+	wantCode(t, err, pressluft.EConflict) // production goes with its site
+	if _, err := sites.DeleteEnvironment(ctx, env.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := sites.FindEnvironmentByID(ctx, env.ID); got.Status != pressluft.StatusDeleting {
+		t.Fatalf("status = %s", got.Status)
+	}
+	if err := sites.PurgeEnvironment(ctx, env.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = sites.FindEnvironmentByID(ctx, env.ID)
+	wantCode(t, err, pressluft.ENotFound)
+	_, err = sqlite.NewSecretService(db).GetSecret(ctx, pressluft.SecretDBPassword(env.ID))
+	wantCode(t, err, pressluft.ENotFound)
+}
+
+func TestEnvironments_Reset(t *testing.T) {
+	t.Parallel()
+	db, _ := mustOpenDB(t)
+	ctx := context.Background()
+	node := mustActiveNode(t, db, "10.77.1.2")
+	sites, js := newSiteService(db)
+	a, _ := sites.CreateSite(ctx, pressluft.SiteCreate{Name: "A", Slug: "aaa", NodeID: node.ID, AdminEmail: "a@example.com"})
+	envID := a.Environment.ID
+
+	_, err := sites.ResetEnvironment(ctx, envID)
+	wantCode(t, err, pressluft.EResourceNotFailed)
+	if err := sites.SetEnvironmentStatus(ctx, envID, pressluft.StatusFailed, "boom"); err != nil {
+		t.Fatal(err)
+	}
+	if site, _ := sites.FindSiteByID(ctx, a.Site.ID); site.Status != pressluft.StatusFailed {
+		t.Fatalf("site status = %s, want failed", site.Status)
+	}
+	_, err = sites.ResetEnvironment(ctx, envID)
+	wantCode(t, err, pressluft.EResetValidation) // its create job is still queued
+	j, _ := js.Claim(ctx, "w", lease)
+	if _, err := js.Fail(ctx, j.ID, "w", pressluft.Errorf(pressluft.EAnsibleHostFailed, "x"), false); err != nil {
+		t.Fatal(err)
+	}
+	_, err = sites.ResetEnvironment(ctx, envID)
+	wantCode(t, err, pressluft.EResetValidation) // never had a release
+	if err := sites.SetCurrentRelease(ctx, envID, &pressluft.Release{ID: "01000000-0000-7000-8000-0000000000aa", Source: "initial",
+		Path: "/srv/pressluft/aaa-production/releases/r1", Health: pressluft.HealthHealthy}); err != nil {
+		t.Fatal(err)
+	}
+	env, err := sites.ResetEnvironment(ctx, envID)
+	if err != nil || env.Status != pressluft.StatusActive {
+		t.Fatalf("reset = %+v, %v", env, err)
+	}
+	if site, _ := sites.FindSiteByID(ctx, a.Site.ID); site.Status != pressluft.StatusActive {
+		t.Fatalf("site status after reset = %s", site.Status)
+	}
+}

@@ -37,8 +37,3 @@ type SiteCreatePayload struct {
 	AdminUser  string `json:"admin_user"`
 	AdminEmail string `json:"admin_email"`
 }
-
-// SiteDeletePayload lists the environments a site_delete job removes.
-type SiteDeletePayload struct {
-	EnvironmentIDs []string `json:"environment_ids"`
-}

@@ -91,7 +91,11 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
-	if err := s.Auth.RevokeAPIToken(r.Context(), pressluft.ActorFromContext(r.Context()).UserID, r.PathValue("id")); err != nil {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	if err := s.Auth.RevokeAPIToken(r.Context(), pressluft.ActorFromContext(r.Context()).UserID, id); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

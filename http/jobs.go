@@ -74,7 +74,7 @@ func (s *Server) handleJobCancel(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, j)
+	writeJSON(w, http.StatusOK, j)
 }
 
 // handleJobEvents streams a job's events as Server-Sent Events: the stored

@@ -42,11 +42,14 @@ func TestAPI_NodeProvisionJobLifecycle(t *testing.T) {
 		t.Fatalf("job = %v", job)
 	}
 	c.expect("DELETE", "/api/nodes/"+id, "", 409, pressluft.EResourceBusy)
-	cancelled := c.expect("POST", "/api/jobs/"+jobID+"/cancel", "", 202, "")
+	cancelled := c.expect("POST", "/api/jobs/"+jobID+"/cancel", "", 200, "")
 	if cancelled["status"] != pressluft.JobCancelled {
 		t.Fatalf("cancel = %v", cancelled)
 	}
 	c.expect("POST", "/api/jobs/"+jobID+"/cancel", "", 409, pressluft.EJobNotCancellable)
+	if got := c.expect("GET", "/api/nodes/"+id, "", 200, ""); got["status"] != pressluft.NodeFailed {
+		t.Fatalf("node after its provisioning was cancelled: %v", got["status"])
+	}
 	c.expect("DELETE", "/api/nodes/"+id, "", 204, "")
 	if got := c.expect("GET", "/api/nodes/"+id, "", 200, ""); got["status"] != pressluft.NodeDecommissioned {
 		t.Fatalf("deleted node status %v", got["status"])

@@ -98,6 +98,7 @@ func (s *Server) handleEnvCreate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	setAudit(r, "site", id) // until the environment exists
 	var in pressluft.EnvironmentCreate
 	if err := decode(w, r, &in); err != nil {
 		s.writeError(w, r, err)

@@ -32,7 +32,7 @@ type Handlers struct {
 	WordPressArchiveURL string
 }
 
-// Register adds every handler to r and makes r report failures back.
+// Register adds every handler to r.
 func (h *Handlers) Register(r *Runner) {
 	r.Handlers[pressluft.JobNoop] = func(context.Context, *pressluft.Job, pressluft.Progress) (any, error) { return nil, nil }
 	r.Handlers[pressluft.JobNodeProvision] = h.nodeProvision
@@ -40,37 +40,6 @@ func (h *Handlers) Register(r *Runner) {
 	r.Handlers[pressluft.JobEnvCreate] = h.envCreate
 	r.Handlers[pressluft.JobEnvDelete] = h.envDelete
 	r.Handlers[pressluft.JobSiteDelete] = h.siteDelete
-	r.OnFinish = h.onFinish
-}
-
-// onFinish leaves the resource of a failed or cancelled job in a state that
-// says so and that reset (or a new provision) can recover from.
-func (h *Handlers) onFinish(ctx context.Context, j *pressluft.Job, status string, err error) {
-	if status == pressluft.JobSucceeded {
-		return
-	}
-	msg := pressluft.ErrorCode(err) + ": " + pressluft.ErrorMessage(err)
-	var e error
-	switch j.Type {
-	case pressluft.JobNodeProvision:
-		e = h.Nodes.SetNodeStatus(ctx, j.NodeID, pressluft.NodeFailed, msg)
-	case pressluft.JobSiteCreate, pressluft.JobEnvCreate, pressluft.JobEnvDelete:
-		e = h.Sites.SetEnvironmentStatus(ctx, j.EnvironmentID, pressluft.StatusFailed, msg)
-	case pressluft.JobSiteDelete:
-		envs, ferr := h.Sites.FindEnvironments(ctx, j.SiteID)
-		if ferr != nil {
-			e = ferr
-			break
-		}
-		for _, env := range envs {
-			if err := h.Sites.SetEnvironmentStatus(ctx, env.ID, pressluft.StatusFailed, msg); err != nil {
-				e = err
-			}
-		}
-	}
-	if e != nil {
-		h.Logger.Error("record job failure on resource", "job_id", j.ID, "err", e)
-	}
 }
 
 // target returns how Ansible reaches node n, after checking over SSH that

@@ -30,9 +30,6 @@ type Runner struct {
 	// they are stopped and handed back to the queue.
 	Grace  time.Duration
 	Logger *slog.Logger
-	// OnFinish, when set, is told about every job that ends an attempt (for
-	// side effects such as marking a resource failed).
-	OnFinish func(ctx context.Context, j *pressluft.Job, status string, err error)
 
 	ID   string
 	wake chan struct{}
@@ -145,11 +142,8 @@ func (r *Runner) run(jobCtx, serveCtx context.Context, j *pressluft.Job) {
 		result, err = safeCall(ctx, h, j, p)
 	}
 
-	status := pressluft.JobSucceeded
 	switch {
 	case isClosed(cancelled):
-		status = pressluft.JobCancelled
-		err = pressluft.Errorf(pressluft.EJobCancelled, "Cancelled while running.")
 		if e := r.Queue.MarkCancelled(bg, j.ID, r.ID); e != nil {
 			log.Error("mark job cancelled", "err", e)
 		}
@@ -164,22 +158,17 @@ func (r *Runner) run(jobCtx, serveCtx context.Context, j *pressluft.Job) {
 		if c := context.Cause(ctx); c != nil && ctx.Err() == context.DeadlineExceeded {
 			err = c
 		}
+		// A retried job keeps its resource in its transitional state; a
+		// final failure marks the resource failed in the same transaction.
 		if status, e := r.Queue.Fail(bg, j.ID, r.ID, err, pressluft.IsTransient(err)); e != nil {
 			log.Error("fail job", "err", e)
 		} else {
 			log.Warn("job failed", "status", status, "code", pressluft.ErrorCode(err), "err", err)
-			if status == pressluft.JobQueued {
-				return // a retry is coming; the resource stays in its transitional state
-			}
 		}
-		status = pressluft.JobFailed
 	default:
 		if e := r.Queue.Complete(bg, j.ID, r.ID, result); e != nil {
 			log.Error("complete job", "err", e)
 		}
-	}
-	if r.OnFinish != nil {
-		r.OnFinish(bg, j, status, err)
 	}
 }
 

@@ -206,6 +206,10 @@ func (s *JobService) CancelJob(ctx context.Context, id string) (*pressluft.Job, 
 		if err := addEvent(tx, id, pressluft.JobEvent{Step: "cancelled", Level: pressluft.LevelWarn, Message: "Cancelled before it started."}); err != nil {
 			return nil, err
 		}
+		ref := jobRef{typ: j.Type, siteID: j.SiteID, envID: j.EnvironmentID, nodeID: j.NodeID}
+		if err := failResource(tx, ref, pressluft.EJobCancelled, "Cancelled before it started."); err != nil {
+			return nil, err
+		}
 	case pressluft.JobRunning:
 		if _, err := tx.Exec(`UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND status = 'running'`, ts(tx.now), id); err != nil {
 			return nil, err

@@ -86,6 +86,10 @@ func (s *JobService) Fail(ctx context.Context, id, workerID string, jerr error, 
 	}
 	code, msg := pressluft.ErrorCode(jerr), pressluft.ErrorMessage(jerr)
 	status := pressluft.JobFailed
+	ref, err := findJobRef(tx, id)
+	if err != nil {
+		return "", err
+	}
 	if retry && attempt < max {
 		status = pressluft.JobQueued
 		runAfter := tx.now.Add(pressluft.RetryDelay(attempt))
@@ -105,17 +109,25 @@ func (s *JobService) Fail(ctx context.Context, id, workerID string, jerr error, 
 		if err := addEvent(tx, id, pressluft.JobEvent{Step: "failed", Level: pressluft.LevelError, Message: code + ": " + msg}); err != nil {
 			return "", err
 		}
+		if err := failResource(tx, ref, code, msg); err != nil {
+			return "", err
+		}
 	}
 	return status, tx.Commit()
 }
+
+// cancelledRunning is the message of a job stopped while it ran.
+const cancelledRunning = "Cancelled while running; reset the resource before retrying."
 
 // MarkCancelled ends a running job whose cancel was requested.
 func (s *JobService) MarkCancelled(ctx context.Context, id, workerID string) error {
 	return s.finish(ctx, id, workerID, `status = 'cancelled', error_code = ?, error_message = ?`,
 		pressluft.JobEvent{Step: "cancelled", Level: pressluft.LevelWarn, Message: "Job cancelled; its process was stopped."},
-		pressluft.EJobCancelled, "Cancelled while running; reset the resource before retrying.")
+		pressluft.EJobCancelled, cancelledRunning)
 }
 
+// finish moves a running job to a final status; any status but succeeded
+// also marks its resource failed.
 func (s *JobService) finish(ctx context.Context, id, workerID, set string, ev pressluft.JobEvent, args ...any) error {
 	tx, err := s.db.BeginTx(ctx)
 	if err != nil {
@@ -132,6 +144,15 @@ func (s *JobService) finish(ctx context.Context, id, workerID, set string, ev pr
 	}
 	if err := addEvent(tx, id, ev); err != nil {
 		return err
+	}
+	if ev.Step != "succeeded" {
+		ref, err := findJobRef(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := failResource(tx, ref, pressluft.EJobCancelled, cancelledRunning); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }
@@ -201,6 +222,16 @@ func (s *JobService) Rescue(ctx context.Context) (int, error) {
 			return 0, err
 		}
 		if err := addEvent(tx, l.id, ev); err != nil {
+			return 0, err
+		}
+		if ev.Step == "rescued" {
+			continue
+		}
+		ref, err := findJobRef(tx, l.id)
+		if err != nil {
+			return 0, err
+		}
+		if err := failResource(tx, ref, pressluft.EWorkerLost, msg); err != nil {
 			return 0, err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pressluft/pressluft"
 	"github.com/pressluft/pressluft/sqlite"
@@ -188,5 +189,59 @@ func TestEnvironments_Reset(t *testing.T) {
 	}
 	if site, _ := sites.FindSiteByID(ctx, a.Site.ID); site.Status != pressluft.StatusActive {
 		t.Fatalf("site status after reset = %s", site.Status)
+	}
+}
+
+func TestJobs_EndingJobMarksResourceFailed(t *testing.T) {
+	t.Parallel()
+	db, clk := mustOpenDB(t)
+	ctx := pressluft.NewContextWithActor(context.Background(), &pressluft.Actor{Email: "ops@example.com"})
+	node := mustActiveNode(t, db, "10.77.1.2")
+	sites, js := newSiteService(db)
+	nodes := sqlite.NewNodeService(db, js)
+
+	// A queued site_create cancelled: its environment and site turn failed.
+	a, _ := sites.CreateSite(ctx, pressluft.SiteCreate{Name: "A", Slug: "aaa", NodeID: node.ID})
+	if _, err := js.CancelJob(ctx, a.Job.ID); err != nil {
+		t.Fatal(err)
+	}
+	env, _ := sites.FindEnvironmentByID(ctx, a.Environment.ID)
+	site, _ := sites.FindSiteByID(ctx, a.Site.ID)
+	if env.Status != pressluft.StatusFailed || site.Status != pressluft.StatusFailed || env.LastError == "" {
+		t.Fatalf("after cancel: env %s (%q), site %s", env.Status, env.LastError, site.Status)
+	}
+
+	// A provisioning whose worker died on its last attempt: node failed.
+	j, err := nodes.ProvisionNode(ctx, node.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < j.MaxAttempts; i++ {
+		clk.Add(time.Hour)
+		if c := mustClaim(t, js, "dead"); c == nil || c.ID != j.ID {
+			t.Fatalf("claim %d: %+v", i, c)
+		}
+		clk.Add(lease + time.Second)
+		if _, err := js.Rescue(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, _ := nodes.FindNodeByID(ctx, node.ID)
+	if n.Status != pressluft.NodeFailed || !strings.Contains(n.LastError, pressluft.EWorkerLost) {
+		t.Fatalf("node after lost worker: %s %q", n.Status, n.LastError)
+	}
+
+	// A final failure of site_create leaves the environment failed, not creating.
+	if err := nodes.SetNodeStatus(ctx, node.ID, pressluft.NodeActive, ""); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := sites.CreateSite(ctx, pressluft.SiteCreate{Name: "B", Slug: "bbb", NodeID: node.ID})
+	c := mustClaim(t, js, "w")
+	if _, err := js.Fail(ctx, c.ID, "w", pressluft.Errorf(pressluft.EAnsibleHostFailed, "task failed"), false); err != nil {
+		t.Fatal(err)
+	}
+	if env, _ := sites.FindEnvironmentByID(ctx, b.Environment.ID); env.Status != pressluft.StatusFailed ||
+		env.LastError != "ansible_host_failed: task failed" {
+		t.Fatalf("after failure: %s %q", env.Status, env.LastError)
 	}
 }

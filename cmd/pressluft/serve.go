@@ -31,6 +31,7 @@ type Config struct {
 	ServeHTTP           bool
 	SecureCookies       bool
 	Workers             int
+	JobLease            time.Duration
 	ProbeInterval       time.Duration
 	WordPressArchiveURL string
 	AnsiblePlaybook     string
@@ -53,7 +54,7 @@ type Main struct {
 // NewMain returns a Main with default configuration.
 func NewMain() *Main {
 	return &Main{
-		Config: Config{DataDir: envOr("PRESSLUFT_DATA_DIR", "./data"), Workers: 4, ProbeInterval: 30 * time.Second,
+		Config: Config{DataDir: envOr("PRESSLUFT_DATA_DIR", "./data"), Workers: 4, JobLease: 30 * time.Second, ProbeInterval: 30 * time.Second,
 			WordPressArchiveURL: os.Getenv("PRESSLUFT_WORDPRESS_ARCHIVE_URL"), AnsiblePlaybook: "ansible-playbook"},
 		Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil)),
 	}
@@ -69,6 +70,7 @@ func (m *Main) ParseFlags(cmd string, args []string) error {
 	}
 	if cmd == "serve" || cmd == "worker" {
 		fs.IntVar(&m.Config.Workers, "workers", m.Config.Workers, "jobs run at once by this process")
+		fs.DurationVar(&m.Config.JobLease, "job-lease", m.Config.JobLease, "how long a running job's lease lasts without a heartbeat")
 		fs.DurationVar(&m.Config.ProbeInterval, "probe-interval", m.Config.ProbeInterval, "how often nodes are probed over SSH")
 		fs.StringVar(&m.Config.WordPressArchiveURL, "wordpress-archive-url", m.Config.WordPressArchiveURL,
 			"install WordPress from this archive instead of the distribution package (PRESSLUFT_WORDPRESS_ARCHIVE_URL)")
@@ -133,7 +135,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Runner = jobs.NewRunner(m.JobsSvc, m.Logger)
-	m.Runner.Concurrency = m.Config.Workers
+	m.Runner.Concurrency, m.Runner.Lease = m.Config.Workers, m.Config.JobLease
 	m.JobsSvc.Notify = m.Runner.Wake
 	h := &jobs.Handlers{Nodes: nodes, Sites: sites, Secrets: secrets, SSH: m.SSH, Logger: m.Logger,
 		Playbooks: &ansible.Runner{Dir: playbookDir, Binary: m.Config.AnsiblePlaybook,

@@ -56,7 +56,7 @@ func (p *Prober) ProbeAll(ctx context.Context) {
 				return
 			}
 			if err != nil {
-				p.SSH.Forget(n.ID)
+				p.SSH.Forget(n.ID) // the next command dials afresh
 				if n.Status == pressluft.NodeActive {
 					p.Logger.Warn("node unreachable", "node_id", n.ID, "host", n.Host, "err", err)
 				}

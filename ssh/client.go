@@ -67,6 +67,23 @@ func (p *Pool) client(ctx context.Context, n *pressluft.Node) (*ssh.Client, erro
 	if c != nil {
 		return c, nil
 	}
+	c, err := p.dial(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	if old := p.clients[n.ID]; old != nil {
+		c.Close()
+		c = old
+	} else {
+		p.clients[n.ID] = c
+	}
+	p.mu.Unlock()
+	return c, nil
+}
+
+// dial opens a new connection, pinning the host key at first contact.
+func (p *Pool) dial(ctx context.Context, n *pressluft.Node) (*ssh.Client, error) {
 	var seen string
 	cfg := &ssh.ClientConfig{
 		User:            n.SSHUser,
@@ -88,7 +105,7 @@ func (p *Pool) client(ctx context.Context, n *pressluft.Node) (*ssh.Client, erro
 		return nil, classify(err, n, addr)
 	}
 	_ = conn.SetDeadline(time.Time{})
-	c = ssh.NewClient(sc, chans, reqs)
+	c := ssh.NewClient(sc, chans, reqs)
 	if n.HostKey == "" && seen != "" && p.Pin != nil {
 		pk, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(seen))
 		if err := p.Pin(ctx, n.ID, seen, ssh.FingerprintSHA256(pk)); err != nil {
@@ -97,14 +114,6 @@ func (p *Pool) client(ctx context.Context, n *pressluft.Node) (*ssh.Client, erro
 		}
 		n.HostKey, n.HostKeyFingerprint = seen, ssh.FingerprintSHA256(pk)
 	}
-	p.mu.Lock()
-	if old := p.clients[n.ID]; old != nil {
-		c.Close()
-		c = old
-	} else {
-		p.clients[n.ID] = c
-	}
-	p.mu.Unlock()
 	return c, nil
 }
 
@@ -214,19 +223,34 @@ func (p *Pool) run(ctx context.Context, n *pressluft.Node, cmd string, stdin []b
 	return res, nil
 }
 
-// Probe checks that the node answers a trivial command within timeout.
+// Probe checks on a new connection that the node accepts SSH logins now
+// (a cached connection can outlive a stopped sshd) and answers a trivial
+// command within timeout.
 func (p *Pool) Probe(ctx context.Context, n *pressluft.Node, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	res, err := p.Run(ctx, n, "true", nil)
+	c, err := p.dial(ctx, n)
 	if err != nil {
 		if ctx.Err() != nil {
-			p.Forget(n.ID)
 			return pressluft.Errorf(pressluft.ENodeUnreachable, "%s did not answer within %s.", n.Host, timeout)
 		}
 		return err
-	} else if res.ExitCode != 0 {
-		return pressluft.Errorf(pressluft.ENodeUnreachable, "%s answered the probe with exit code %d.", n.Host, res.ExitCode)
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		return pressluft.Errorf(pressluft.ENodeUnreachable, "%s accepted the login but opened no session.", n.Host)
+	}
+	defer sess.Close()
+	done := make(chan error, 1)
+	go func() { done <- sess.Run("true") }()
+	select {
+	case <-ctx.Done():
+		return pressluft.Errorf(pressluft.ENodeUnreachable, "%s did not answer within %s.", n.Host, timeout)
+	case err := <-done:
+		if err != nil {
+			return pressluft.Errorf(pressluft.ENodeUnreachable, "%s could not run a command: %v.", n.Host, err)
+		}
 	}
 	return nil
 }

@@ -88,7 +88,9 @@ func (r *Runner) Run(ctx context.Context, run Run) (*Outcome, error) {
 		"ANSIBLE_NOCOLOR=1",
 		"PYTHONUNBUFFERED=1",
 	)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Own process group, so cancel reaches every fork; killed with us, so a
+	// crashed control plane leaves no playbook running beside the retry.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

@@ -31,8 +31,15 @@ def _msg(result):
             if key == "msg":
                 break
     if not parts and r.get("results"):
-        return "; ".join(str(x.get("msg", "")) for x in r["results"] if isinstance(x, dict) and x.get("msg"))[:MAX_MSG]
-    return "\n".join(parts)[:MAX_MSG]
+        parts = [str(x.get("msg", "")) for x in r["results"] if isinstance(x, dict) and x.get("msg")]
+    text = "\n".join(parts)
+    attempts = r.get("attempts")
+    if isinstance(attempts, int) and attempts > 1:
+        # An until-loop that gave up: its last module message ("OK", say)
+        # is not the reason on its own.
+        status = " (HTTP %s)" % r["status"] if "status" in r else ""
+        text = "gave up after %d attempts; last result%s: %s" % (attempts, status, text or "no message")
+    return text[:MAX_MSG]
 
 
 class CallbackModule(CallbackBase):

@@ -147,7 +147,7 @@ type runFiles struct{ inventory, vars, key, knownHosts string }
 func writeRunFiles(dir string, run Run) (*runFiles, error) {
 	f := &runFiles{
 		inventory:  filepath.Join(dir, "inventory.json"),
-		vars:       filepath.Join(dir, "vars.json"),
+		vars:       filepath.Join(dir, "vars.yml"),
 		key:        filepath.Join(dir, "id_ed25519"),
 		knownHosts: filepath.Join(dir, "known_hosts"),
 	}
@@ -164,15 +164,11 @@ func writeRunFiles(dir string, run Run) (*runFiles, error) {
 	if err != nil {
 		return nil, err
 	}
-	vars := run.Vars
-	if vars == nil {
-		vars = map[string]any{}
-	}
-	varsJSON, err := json.Marshal(vars)
+	varsYAML, err := unsafeYAML(run.Vars)
 	if err != nil {
 		return nil, err
 	}
-	for path, body := range map[string][]byte{f.inventory: inv, f.vars: varsJSON, f.key: run.Target.PrivateKey,
+	for path, body := range map[string][]byte{f.inventory: inv, f.vars: varsYAML, f.key: run.Target.PrivateKey,
 		f.knownHosts: []byte(run.Target.KnownHosts + "\n")} {
 		if err := os.WriteFile(path, body, 0o600); err != nil {
 			return nil, err

@@ -90,10 +90,11 @@ func (h *Handlers) siteCreate(ctx context.Context, j *pressluft.Job, p pressluft
 		"pl_env":  envVars(sc.env, rel, dbPassword),
 		"pl_site": map[string]any{"title": plan.Title, "admin_user": plan.AdminUser, "admin_email": plan.AdminEmail, "admin_password": adminPassword},
 	}
-	if err := h.runOnEnvNode(ctx, sc, "site_create", vars, []string{dbPassword, adminPassword}, p); err != nil {
+	res, err := h.runOnEnvNode(ctx, sc, "site_create", vars, []string{dbPassword, adminPassword}, p)
+	if err != nil {
 		return nil, err
 	}
-	if err := h.checkServes(ctx, sc, plan.Title, p); err != nil {
+	if err := h.checkServes(ctx, sc, res.TitleHTML, p); err != nil {
 		return nil, err
 	}
 	if err := h.finishCreate(ctx, sc, rel, pressluft.ReleaseInitial, "wordpress"); err != nil {
@@ -127,10 +128,11 @@ func (h *Handlers) envCreate(ctx context.Context, j *pressluft.Job, p pressluft.
 		"pl_env":        envVars(sc.env, rel, dbPassword),
 		"pl_source_env": map[string]any{"name": src.SystemName, "root": src.Root(), "url": src.PreviewURL, "db_name": src.DatabaseName()},
 	}
-	if err := h.runOnEnvNode(ctx, sc, "env_create", vars, []string{dbPassword}, p); err != nil {
+	res, err := h.runOnEnvNode(ctx, sc, "env_create", vars, []string{dbPassword}, p)
+	if err != nil {
 		return nil, err
 	}
-	if err := h.checkServes(ctx, sc, "", p); err != nil {
+	if err := h.checkServes(ctx, sc, res.TitleHTML, p); err != nil {
 		return nil, err
 	}
 	if err := h.finishCreate(ctx, sc, rel, pressluft.ReleaseInitial, "copy of "+src.SystemName); err != nil {
@@ -139,21 +141,38 @@ func (h *Handlers) envCreate(ctx context.Context, j *pressluft.Job, p pressluft.
 	return map[string]any{"preview_url": sc.env.PreviewURL, "release_id": rel, "source_environment_id": src.ID}, nil
 }
 
-func (h *Handlers) runOnEnvNode(ctx context.Context, sc *envScope, playbook string, vars map[string]any, secrets []string, p pressluft.Progress) error {
+// envResult is what the site playbooks publish as pressluft_result.
+type envResult struct {
+	ReleaseID string `json:"release_id"`
+	// TitleHTML is the title as WordPress prints it in <title> (escaped,
+	// with its typographic replacements).
+	TitleHTML string `json:"title_html"`
+}
+
+func (h *Handlers) runOnEnvNode(ctx context.Context, sc *envScope, playbook string, vars map[string]any, secrets []string, p pressluft.Progress) (*envResult, error) {
 	if sc.node.Status != pressluft.NodeActive {
-		return pressluft.Errorf(pressluft.ENodeNotActive, "Node %s is %s.", sc.node.Name, sc.node.Status)
+		return nil, pressluft.Errorf(pressluft.ENodeNotActive, "Node %s is %s.", sc.node.Name, sc.node.Status)
 	}
 	t, err := h.target(ctx, sc.node, p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = h.Playbooks.Run(ctx, ansible.Run{Playbook: playbook, Target: t, Vars: vars, Secrets: secrets, Progress: p})
-	return err
+	out, err := h.Playbooks.Run(ctx, ansible.Run{Playbook: playbook, Target: t, Vars: vars, Secrets: secrets, Progress: p})
+	if err != nil {
+		return nil, err
+	}
+	var res envResult
+	if raw, ok := out.Custom["pressluft_result"]; ok {
+		if err := json.Unmarshal(raw, &res); err != nil {
+			return nil, pressluft.Errorf(pressluft.EAnsibleFailed, "Playbook %s published an unreadable result.", playbook)
+		}
+	}
+	return &res, nil
 }
 
 // checkServes asks the preview URL from the control plane's side: 200, no
-// PHP fatal error, and the title when one is expected.
-func (h *Handlers) checkServes(ctx context.Context, sc *envScope, title string, p pressluft.Progress) error {
+// PHP fatal error, and the title (as WordPress prints it) when one is known.
+func (h *Handlers) checkServes(ctx context.Context, sc *envScope, titleHTML string, p pressluft.Progress) error {
 	if h.HTTPCheck == nil {
 		return nil
 	}
@@ -178,14 +197,12 @@ func (h *Handlers) checkServes(ctx context.Context, sc *envScope, title string, 
 		return pressluft.Errorf(pressluft.EHealthCheckFailed, "%s answered %d, want 200.", sc.env.PreviewURL, status)
 	case strings.Contains(body, "Fatal error") || strings.Contains(body, "critical error"):
 		return pressluft.Errorf(pressluft.EHealthCheckFailed, "%s shows a PHP error.", sc.env.PreviewURL)
-	case title != "" && !strings.Contains(body, htmlEscape(title)):
-		return pressluft.Errorf(pressluft.EHealthCheckFailed, "%s does not show the site title %q.", sc.env.PreviewURL, title)
+	case titleHTML != "" && !strings.Contains(body, titleHTML):
+		return pressluft.Errorf(pressluft.EHealthCheckFailed, "%s does not show the site title %q.", sc.env.PreviewURL, titleHTML)
 	}
 	p.Event("health_check", pressluft.LevelInfo, sc.env.PreviewURL+" answers 200.")
 	return nil
 }
-
-var htmlEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#039;").Replace
 
 func (h *Handlers) finishCreate(ctx context.Context, sc *envScope, rel, source, ref string) error {
 	r := &pressluft.Release{ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte(sc.env.ID+"/"+rel)).String(), Source: source, Ref: ref,

@@ -18,6 +18,7 @@ const (
 // Job types.
 const (
 	JobNodeProvision = "node_provision"
+	JobNodeCheck     = "node_check" // connects the way every playbook does; changes nothing
 	JobSiteCreate    = "site_create"
 	JobEnvCreate     = "env_create"
 	JobEnvDelete     = "env_delete"

@@ -74,6 +74,8 @@ type NodeService interface {
 	CreateNode(ctx context.Context, n *Node) error
 	// ProvisionNode moves the node to provisioning and enqueues node_provision.
 	ProvisionNode(ctx context.Context, id string) (*Job, error)
+	// CheckNode enqueues node_check, which tests the connection.
+	CheckNode(ctx context.Context, id string) (*Job, error)
 	// DeleteNode decommissions a node that carries no environments.
 	DeleteNode(ctx context.Context, id string) error
 	SetNodeStatus(ctx context.Context, id, status, lastError string) error

@@ -214,6 +214,20 @@ func (a *api) waitJob(id string, timeout time.Duration) map[string]any {
 	}
 }
 
+// waitJobFast is waitJob with a short poll interval, for timing short jobs.
+func (a *api) waitJobFast(id string, timeout time.Duration) map[string]any {
+	a.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		j := a.must("GET", "/api/jobs/"+id, nil, 200)
+		if s := j["status"]; s == "succeeded" || s == "failed" || s == "cancelled" {
+			return j
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return a.waitJob(id, time.Second)
+}
+
 // waitFor polls cond until it holds.
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -141,6 +142,37 @@ func TestNodesAndSites(t *testing.T) {
 		if len(changed) > 0 {
 			t.Fatalf("the second run changed:\n  %s", strings.Join(changed, "\n  "))
 		}
+	})
+
+	t.Run("runner fixed cost", func(t *testing.T) {
+		// A plain "ssh node true" with a fresh connection, against a trivial
+		// playbook run as a job (API call to job finished).
+		key := filepath.Join(t.TempDir(), "id_ed25519")
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen: %v %s", err, out)
+		}
+		pub, _ := os.ReadFile(key + ".pub")
+		if err := testnode.AuthorizeKey(web, string(pub)); err != nil {
+			t.Fatal(err)
+		}
+		const n = 5
+		var sshTotal, jobTotal time.Duration
+		for i := 0; i < n; i++ {
+			start := time.Now()
+			if out, err := exec.Command("ssh", "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+				"-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "root@"+web.IP, "true").CombinedOutput(); err != nil {
+				t.Fatalf("ssh: %v %s", err, out)
+			}
+			sshTotal += time.Since(start)
+			start = time.Now()
+			job := s.api.waitJobFast(s.api.must("POST", "/api/nodes/"+nodeID+"/check", nil, 202)["job_id"].(string), 2*time.Minute)
+			if job["status"] != "succeeded" {
+				t.Fatalf("node_check:\n%s", describeJob(job))
+			}
+			jobTotal += time.Since(start)
+		}
+		t.Logf("FIGURE runner fixed cost: ssh node true %s, trivial playbook as a job %s (mean of %d)",
+			(sshTotal / n).Round(time.Millisecond), (jobTotal / n).Round(time.Millisecond), n)
 	})
 
 	t.Run("sites and environments", func(t *testing.T) { testSites(t, s, web, nodeID) })

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/pressluft/pressluft"
@@ -82,11 +83,20 @@ func (s *Server) handleNodeDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleNodeProvision(w http.ResponseWriter, r *http.Request) {
+	s.nodeJob(w, r, s.Nodes.ProvisionNode)
+}
+
+func (s *Server) handleNodeCheck(w http.ResponseWriter, r *http.Request) {
+	s.nodeJob(w, r, s.Nodes.CheckNode)
+}
+
+// nodeJob answers 202 with the job that start enqueued for the node.
+func (s *Server) nodeJob(w http.ResponseWriter, r *http.Request, start func(ctx context.Context, id string) (*pressluft.Job, error)) {
 	id, ok := s.pathID(w, r)
 	if !ok {
 		return
 	}
-	j, err := s.Nodes.ProvisionNode(r.Context(), id)
+	j, err := start(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -27,6 +27,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/nodes/{id}", "", s.handleNodeGet, routeOpts{})
 	s.handle("DELETE /api/nodes/{id}", "node.delete", s.handleNodeDelete, routeOpts{})
 	s.handle("POST /api/nodes/{id}/provision", "node.provision", s.handleNodeProvision, routeOpts{})
+	s.handle("POST /api/nodes/{id}/check", "node.check", s.handleNodeCheck, routeOpts{})
 
 	s.handle("GET /api/sites", "", s.handleSiteList, routeOpts{})
 	s.handle("POST /api/sites", "site.create", s.handleSiteCreate, routeOpts{})

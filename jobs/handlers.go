@@ -36,6 +36,7 @@ type Handlers struct {
 func (h *Handlers) Register(r *Runner) {
 	r.Handlers[pressluft.JobNoop] = func(context.Context, *pressluft.Job, pressluft.Progress) (any, error) { return nil, nil }
 	r.Handlers[pressluft.JobNodeProvision] = h.nodeProvision
+	r.Handlers[pressluft.JobNodeCheck] = h.nodeCheck
 	r.Handlers[pressluft.JobSiteCreate] = h.siteCreate
 	r.Handlers[pressluft.JobEnvCreate] = h.envCreate
 	r.Handlers[pressluft.JobEnvDelete] = h.envDelete
@@ -62,6 +63,24 @@ func (h *Handlers) target(ctx context.Context, n *pressluft.Node, p pressluft.Pr
 	}
 	p.Event("connect", pressluft.LevelInfo, "Connected; host key "+n.HostKeyFingerprint+".")
 	return ansible.Target{Host: n.Host, Port: n.SSHPort, User: n.SSHUser, PrivateKey: key, KnownHosts: known}, nil
+}
+
+// nodeCheck reaches the node over SSH and runs a trivial playbook through
+// the same runner as every other job: it tells whether provisioning can
+// work (key authorised, host key pinned, Python present) and changes nothing.
+func (h *Handlers) nodeCheck(ctx context.Context, j *pressluft.Job, p pressluft.Progress) (any, error) {
+	n, err := h.Nodes.FindNodeByID(ctx, j.NodeID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := h.target(ctx, n, p)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := h.Playbooks.Run(ctx, ansible.Run{Playbook: "noop", Target: t, Progress: p}); err != nil {
+		return nil, err
+	}
+	return map[string]string{"host_key_fingerprint": n.HostKeyFingerprint}, nil
 }
 
 func (h *Handlers) nodeProvision(ctx context.Context, j *pressluft.Job, p pressluft.Progress) (any, error) {

@@ -121,6 +121,30 @@ func (s *NodeService) ProvisionNode(ctx context.Context, id string) (*pressluft.
 	return j, nil
 }
 
+// CheckNode enqueues node_check for a node that is not decommissioned.
+func (s *NodeService) CheckNode(ctx context.Context, id string) (*pressluft.Job, error) {
+	tx, err := s.db.BeginTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	n, err := findNode(tx.QueryRow(`SELECT `+nodeColumns+` FROM nodes WHERE id = ?`, id))
+	if err != nil {
+		return nil, err
+	} else if n.Status == pressluft.NodeDecommissioned {
+		return nil, pressluft.Errorf(pressluft.EConflict, "Node is decommissioned.")
+	}
+	j, err := enqueue(tx, pressluft.NewJob{Type: pressluft.JobNodeCheck, NodeID: id, MaxAttempts: 1})
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	s.jobs.notify()
+	return j, nil
+}
+
 // DeleteNode decommissions a node that carries no environments and has no
 // unfinished jobs. Nothing on the server is removed.
 func (s *NodeService) DeleteNode(ctx context.Context, id string) error {

@@ -5,7 +5,7 @@ import { errorNotice } from './forms.js';
 import { confirmDialog } from './dialog.js';
 import { setFlash } from './flash.js';
 import { jobNotice, jobsTable } from './jobs-ui.js';
-import { provisionButton, sshTarget } from './nodes.js';
+import { checkButton, provisionButton, sshTarget } from './nodes.js';
 import { navigate, href } from './router.js';
 
 function versions(n) {
@@ -49,7 +49,7 @@ export async function nodeView(root, ctx) {
 
   const drawNode = () => {
     const n = node;
-    set(head, pageHeader([n.name, ' ', badge(n.status), n.is_local ? h('span', { class: 'badge' }, 'control plane host') : null], provisionButton(ctx, n, notices, refresh), n.status !== 'decommissioned' ? del : null));
+    set(head, pageHeader([n.name, ' ', badge(n.status), n.is_local ? h('span', { class: 'badge' }, 'control plane host') : null], checkButton(ctx, n, notices, refresh), provisionButton(ctx, n, notices, refresh), n.status !== 'decommissioned' ? del : null));
     set(info,
       n.last_error ? notice('error', h('strong', null, 'Last error: '), n.last_error) : null,
       h('div', { class: 'layout-split even' },

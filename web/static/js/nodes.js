@@ -34,6 +34,26 @@ export function provisionButton(ctx, node, notices, onChange) {
   return btn;
 }
 
+// checkButton queues node_check: connect, pin the host key, run a trivial
+// playbook, change nothing.
+export function checkButton(ctx, node, notices, onChange) {
+  if (node.status === 'decommissioned') return null;
+  const btn = h('button', { type: 'button', class: 'btn btn-small' }, 'Test connection');
+  btn.addEventListener('click', async () => {
+    btn.disabled = true;
+    try {
+      const r = await api.post(`/nodes/${seg(node.id)}/check`, {}, ctx.signal);
+      notices.prepend(jobNotice(ctx, `Connection test of ${node.name} started.`, r.job_id, { onDone: onChange }));
+    } catch (err) {
+      if (err.name === 'AbortError') return;
+      notices.prepend(errorNotice(err));
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  return btn;
+}
+
 export function sshTarget(n) {
   return `${n.ssh_user || 'root'}@${n.host}${n.ssh_port && n.ssh_port !== 22 ? ':' + n.ssh_port : ''}`;
 }

@@ -57,11 +57,7 @@ func (s *Server) handleJobGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j, err := s.Jobs.FindJobByID(r.Context(), id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, j)
+	s.reply(w, r, http.StatusOK, j, err)
 }
 
 func (s *Server) handleJobCancel(w http.ResponseWriter, r *http.Request) {
@@ -70,11 +66,7 @@ func (s *Server) handleJobCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j, err := s.Jobs.CancelJob(r.Context(), id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, j)
+	s.reply(w, r, http.StatusOK, j, err)
 }
 
 // handleJobEvents streams a job's events as Server-Sent Events: the stored

@@ -13,11 +13,7 @@ import (
 
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	m, err := s.Metrics.Metrics(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, m)
+	s.reply(w, r, http.StatusOK, m, err)
 }
 
 func (s *Server) handlePrometheus(w http.ResponseWriter, r *http.Request) {

@@ -63,11 +63,7 @@ func (s *Server) handleNodeGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := s.Nodes.FindNodeByID(r.Context(), id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, n)
+	s.reply(w, r, http.StatusOK, n, err)
 }
 
 func (s *Server) handleNodeDelete(w http.ResponseWriter, r *http.Request) {

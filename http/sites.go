@@ -73,11 +73,7 @@ func (s *Server) handleSiteReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	site, err := s.Sites.ResetSite(r.Context(), id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, site)
+	s.reply(w, r, http.StatusOK, site, err)
 }
 
 func (s *Server) handleEnvList(w http.ResponseWriter, r *http.Request) {
@@ -119,11 +115,7 @@ func (s *Server) handleEnvGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	env, err := s.Sites.FindEnvironmentByID(r.Context(), id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, env)
+	s.reply(w, r, http.StatusOK, env, err)
 }
 
 func (s *Server) handleEnvDelete(w http.ResponseWriter, r *http.Request) {
@@ -145,9 +137,5 @@ func (s *Server) handleEnvReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	env, err := s.Sites.ResetEnvironment(r.Context(), id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, env)
+	s.reply(w, r, http.StatusOK, env, err)
 }

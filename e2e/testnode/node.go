@@ -168,6 +168,11 @@ func personalize(ctx context.Context, n *Node, cfg upConfig) error {
 	if err := writeAptProxy(n); err != nil {
 		return err
 	}
+	// Nodes reach no resolver (apt goes through the proxy by address); a
+	// local one that refuses at once beats lookups that time out.
+	if err := os.WriteFile(filepath.Join(n.Root, "etc/resolv.conf"), []byte("nameserver 127.0.0.1\n"), 0o644); err != nil {
+		return err
+	}
 	hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n127.0.1.1\t%s\n%s\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n", n.Name, n.IP, n.Name)
 	if err := os.WriteFile(filepath.Join(n.Root, "etc/hosts"), []byte(hosts), 0o644); err != nil {
 		return err

@@ -41,6 +41,9 @@ func launch(l layout, systemd bool) (*exec.Cmd, error) {
 		// it (the firewall and fail2ban roles) cannot touch the host's.
 		"--capability=CAP_NET_ADMIN",
 		"--console=read-only", // boot messages land in console.log
+		// The node's resolv.conf (from personalize) stays: the host's
+		// resolver is not reachable from the node's network.
+		"--resolv-conf=off",
 	}
 	if systemd {
 		args = append(args, "--boot")

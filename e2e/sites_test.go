@@ -214,6 +214,43 @@ func testSites(t *testing.T, s *stack, web *testnode.Node, nodeID string) {
 		}
 	})
 
+	t.Run("figure: staging copy of 1,000 posts and 50 MB of uploads", func(t *testing.T) {
+		seed := `INSERT INTO acme_production.wp_posts (post_author, post_date, post_date_gmt, post_content, post_title, post_excerpt, post_status,
+  post_name, to_ping, pinged, post_modified, post_modified_gmt, post_content_filtered, guid, post_type)
+SELECT 1, NOW(), NOW(), CONCAT('<p>Body with a link to ` + prodURL + `/page-', seq, '/ and more text.</p>', REPEAT(' lorem ipsum', 100)),
+  CONCAT('Post ', seq), '', 'publish', CONCAT('post-', seq), '', '', NOW(), NOW(), '', CONCAT('` + prodURL + `/?p=', seq), 'post'
+FROM seq_1_to_1000;`
+		inNode(t, web, "mariadb", "acme_production", "-e", seed)
+		inNode(t, web, "sh", "-c", "mkdir -p /srv/pressluft/acme-production/shared/uploads/2026/11 && "+
+			"for i in $(seq 1 50); do head -c 1048576 /dev/urandom > /srv/pressluft/acme-production/shared/uploads/2026/11/f$i.bin; done && "+
+			"chown -R acme-production: /srv/pressluft/acme-production/shared/uploads")
+
+		// The raw work, by hand on the node: dump into a scratch database and copy the files.
+		raw := time.Now()
+		inNode(t, web, "sh", "-c", "mariadb -e 'CREATE DATABASE raw_copy' && mysqldump --single-transaction --quick acme_production | mariadb raw_copy && "+
+			"rsync -a /srv/pressluft/acme-production/shared/uploads/ /tmp/raw-uploads/ && mariadb -e 'DROP DATABASE raw_copy' && rm -rf /tmp/raw-uploads")
+		rawTook := time.Since(raw)
+
+		start := time.Now()
+		res := s.api.must("POST", "/api/sites/"+siteID+"/environments", map[string]any{"name": "Big copy", "slug": "bigcopy",
+			"type": "clone", "source_environment_id": prodEnvID}, 202)
+		job := s.api.waitJob(res["job_id"].(string), 15*time.Minute)
+		if job["status"] != "succeeded" {
+			t.Fatalf("env_create:\n%s", describeJob(job))
+		}
+		took := time.Since(start)
+		t.Logf("FIGURE clone of 1,000 posts + 50 MB uploads: %s through the API (raw mysqldump | mysql + rsync on the node: %s)",
+			took.Round(100*time.Millisecond), rawTook.Round(100*time.Millisecond))
+		n := inNode(t, web, "mariadb", "-N", "-e", "SELECT COUNT(*) FROM acme_bigcopy.wp_posts WHERE post_content LIKE '%acme-bigcopy.%'")
+		if strings.TrimSpace(n) != "1000" {
+			t.Errorf("posts with rewritten links in the clone: %s", n)
+		}
+		del := s.api.waitJob(s.api.must("DELETE", "/api/environments/"+res["environment_id"].(string), nil, 202)["job_id"].(string), 10*time.Minute)
+		if del["status"] != "succeeded" {
+			t.Fatalf("env_delete:\n%s", describeJob(del))
+		}
+	})
+
 	t.Run("a site_create interrupted half way and re-run ends active", func(t *testing.T) {
 		_, created := createSite(t, s, nodeID, "Beta", "beta", "Beta Site")
 		jobID := created["job_id"].(string)

@@ -150,7 +150,11 @@ type envResult struct {
 }
 
 func (h *Handlers) runOnEnvNode(ctx context.Context, sc *envScope, playbook string, vars map[string]any, secrets []string, p pressluft.Progress) (*envResult, error) {
-	if sc.node.Status != pressluft.NodeActive {
+	switch sc.node.Status {
+	case pressluft.NodeActive:
+	case pressluft.NodeUnreachable: // may pass: retried with backoff
+		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "Node %s is unreachable: %s", sc.node.Name, sc.node.LastError)
+	default:
 		return nil, pressluft.Errorf(pressluft.ENodeNotActive, "Node %s is %s.", sc.node.Name, sc.node.Status)
 	}
 	t, err := h.target(ctx, sc.node, p)

@@ -148,6 +148,11 @@ func (db *DB) BeginTx(ctx context.Context) (*Tx, error) {
 	return &Tx{Tx: tx, db: db, now: db.Now().UTC()}, nil
 }
 
+// rowQuerier is a transaction or the reader pool.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // ts formats a time for storage.
 func ts(t time.Time) string { return t.UTC().Format(timeFormat) }
 

@@ -25,8 +25,8 @@ func scanEnv(row interface{ Scan(...any) error }) (*pressluft.Environment, error
 	return &e, nil
 }
 
-func findEnv(row *sql.Row) (*pressluft.Environment, error) {
-	e, err := scanEnv(row)
+func findEnvByID(ctx context.Context, q rowQuerier, id string) (*pressluft.Environment, error) {
+	e, err := scanEnv(q.QueryRowContext(ctx, `SELECT `+envColumns+` FROM environments WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, pressluft.Errorf(pressluft.ENotFound, "Environment not found.")
 	}
@@ -35,7 +35,7 @@ func findEnv(row *sql.Row) (*pressluft.Environment, error) {
 
 // FindEnvironmentByID returns one environment.
 func (s *SiteService) FindEnvironmentByID(ctx context.Context, id string) (*pressluft.Environment, error) {
-	return findEnv(s.db.read.QueryRowContext(ctx, `SELECT `+envColumns+` FROM environments WHERE id = ?`, id))
+	return findEnvByID(ctx, s.db.read, id)
 }
 
 // FindEnvironments lists a site's environments, production first.
@@ -80,11 +80,11 @@ func (s *SiteService) CreateEnvironment(ctx context.Context, siteID string, in p
 		return nil, nil, err
 	}
 	defer tx.Rollback()
-	site, err := findSite(tx.QueryRow(`SELECT `+siteColumns+` FROM sites WHERE id = ?`, siteID))
+	site, err := findSiteByID(ctx, tx, siteID)
 	if err != nil {
 		return nil, nil, err
 	}
-	src, err := findEnv(tx.QueryRow(`SELECT `+envColumns+` FROM environments WHERE id = ?`, in.SourceEnvironmentID))
+	src, err := findEnvByID(ctx, tx, in.SourceEnvironmentID)
 	if pressluft.ErrorCode(err) == pressluft.ENotFound {
 		return nil, nil, &pressluft.Error{Code: pressluft.ENotFound, Message: "Source environment not found.", Details: map[string]any{"field": "source_environment_id"}}
 	} else if err != nil {
@@ -95,7 +95,7 @@ func (s *SiteService) CreateEnvironment(ctx context.Context, siteID string, in p
 	} else if src.Status != pressluft.StatusActive {
 		return nil, nil, pressluft.Errorf(pressluft.EConflict, "Source environment is %s; it must be active to be copied.", src.Status)
 	}
-	node, err := findNode(tx.QueryRow(`SELECT `+nodeColumns+` FROM nodes WHERE id = ?`, src.NodeID))
+	node, err := findNodeByID(ctx, tx, src.NodeID)
 	if err != nil {
 		return nil, nil, err
 	} else if node.Status != pressluft.NodeActive {
@@ -131,7 +131,7 @@ func (s *SiteService) DeleteEnvironment(ctx context.Context, id string) (*pressl
 		return nil, err
 	}
 	defer tx.Rollback()
-	env, err := findEnv(tx.QueryRow(`SELECT `+envColumns+` FROM environments WHERE id = ?`, id))
+	env, err := findEnvByID(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	} else if env.Type == pressluft.EnvProduction {
@@ -146,15 +146,7 @@ func (s *SiteService) DeleteEnvironment(ctx context.Context, id string) (*pressl
 	if err := deriveSiteStatus(tx, env.SiteID); err != nil {
 		return nil, err
 	}
-	j, err := enqueue(tx, pressluft.NewJob{Type: pressluft.JobEnvDelete, SiteID: env.SiteID, EnvironmentID: id, NodeID: env.NodeID})
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
-	}
-	s.jobs.notify()
-	return j, nil
+	return s.jobs.commitWithJob(tx, pressluft.NewJob{Type: pressluft.JobEnvDelete, SiteID: env.SiteID, EnvironmentID: id, NodeID: env.NodeID})
 }
 
 // ResetEnvironment brings a failed environment back to active once nothing
@@ -165,7 +157,7 @@ func (s *SiteService) ResetEnvironment(ctx context.Context, id string) (*presslu
 		return nil, err
 	}
 	defer tx.Rollback()
-	env, err := findEnv(tx.QueryRow(`SELECT `+envColumns+` FROM environments WHERE id = ?`, id))
+	env, err := findEnvByID(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	} else if env.Status != pressluft.StatusFailed {

@@ -53,6 +53,12 @@ func (s *JobService) Enqueue(ctx context.Context, nj pressluft.NewJob) (*presslu
 		return nil, err
 	}
 	defer tx.Rollback()
+	return s.commitWithJob(tx, nj)
+}
+
+// commitWithJob enqueues nj in tx, commits the caller's change with it and
+// wakes idle workers.
+func (s *JobService) commitWithJob(tx *Tx, nj pressluft.NewJob) (*pressluft.Job, error) {
 	j, err := enqueue(tx, nj)
 	if err != nil {
 		return nil, err

@@ -36,11 +36,11 @@ func scanNode(row interface{ Scan(...any) error }) (*pressluft.Node, error) {
 
 // FindNodeByID returns one node.
 func (s *NodeService) FindNodeByID(ctx context.Context, id string) (*pressluft.Node, error) {
-	return findNode(s.db.read.QueryRowContext(ctx, `SELECT `+nodeColumns+` FROM nodes WHERE id = ?`, id))
+	return findNodeByID(ctx, s.db.read, id)
 }
 
-func findNode(row *sql.Row) (*pressluft.Node, error) {
-	n, err := scanNode(row)
+func findNodeByID(ctx context.Context, q rowQuerier, id string) (*pressluft.Node, error) {
+	n, err := scanNode(q.QueryRowContext(ctx, `SELECT `+nodeColumns+` FROM nodes WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, pressluft.Errorf(pressluft.ENotFound, "Node not found.")
 	}
@@ -93,7 +93,7 @@ func (s *NodeService) ProvisionNode(ctx context.Context, id string) (*pressluft.
 		return nil, err
 	}
 	defer tx.Rollback()
-	n, err := findNode(tx.QueryRow(`SELECT `+nodeColumns+` FROM nodes WHERE id = ?`, id))
+	n, err := findNodeByID(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -110,15 +110,7 @@ func (s *NodeService) ProvisionNode(ctx context.Context, id string) (*pressluft.
 	if _, err := tx.Exec(`UPDATE nodes SET status = ?, last_error = '', updated_at = ? WHERE id = ?`, pressluft.NodeProvisioning, ts(tx.now), id); err != nil {
 		return nil, err
 	}
-	j, err := enqueue(tx, pressluft.NewJob{Type: pressluft.JobNodeProvision, NodeID: id})
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
-	}
-	s.jobs.notify()
-	return j, nil
+	return s.jobs.commitWithJob(tx, pressluft.NewJob{Type: pressluft.JobNodeProvision, NodeID: id})
 }
 
 // CheckNode enqueues node_check for a node that is not decommissioned.
@@ -128,21 +120,13 @@ func (s *NodeService) CheckNode(ctx context.Context, id string) (*pressluft.Job,
 		return nil, err
 	}
 	defer tx.Rollback()
-	n, err := findNode(tx.QueryRow(`SELECT `+nodeColumns+` FROM nodes WHERE id = ?`, id))
+	n, err := findNodeByID(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	} else if n.Status == pressluft.NodeDecommissioned {
 		return nil, pressluft.Errorf(pressluft.EConflict, "Node is decommissioned.")
 	}
-	j, err := enqueue(tx, pressluft.NewJob{Type: pressluft.JobNodeCheck, NodeID: id, MaxAttempts: 1})
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
-	}
-	s.jobs.notify()
-	return j, nil
+	return s.jobs.commitWithJob(tx, pressluft.NewJob{Type: pressluft.JobNodeCheck, NodeID: id, MaxAttempts: 1})
 }
 
 // DeleteNode decommissions a node that carries no environments and has no
@@ -153,7 +137,7 @@ func (s *NodeService) DeleteNode(ctx context.Context, id string) error {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := findNode(tx.QueryRow(`SELECT `+nodeColumns+` FROM nodes WHERE id = ?`, id)); err != nil {
+	if _, err := findNodeByID(ctx, tx, id); err != nil {
 		return err
 	}
 	var envs, jobs int

@@ -31,8 +31,8 @@ func scanSite(row interface{ Scan(...any) error }) (*pressluft.Site, error) {
 	return &s, nil
 }
 
-func findSite(row *sql.Row) (*pressluft.Site, error) {
-	s, err := scanSite(row)
+func findSiteByID(ctx context.Context, q rowQuerier, id string) (*pressluft.Site, error) {
+	s, err := scanSite(q.QueryRowContext(ctx, `SELECT `+siteColumns+` FROM sites WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, pressluft.Errorf(pressluft.ENotFound, "Site not found.")
 	}
@@ -41,7 +41,7 @@ func findSite(row *sql.Row) (*pressluft.Site, error) {
 
 // FindSiteByID returns one site.
 func (s *SiteService) FindSiteByID(ctx context.Context, id string) (*pressluft.Site, error) {
-	return findSite(s.db.read.QueryRowContext(ctx, `SELECT `+siteColumns+` FROM sites WHERE id = ?`, id))
+	return findSiteByID(ctx, s.db.read, id)
 }
 
 // FindSites lists all sites by name.
@@ -88,7 +88,7 @@ func (s *SiteService) CreateSite(ctx context.Context, in pressluft.SiteCreate) (
 		return nil, err
 	}
 	defer tx.Rollback()
-	node, err := findNode(tx.QueryRow(`SELECT `+nodeColumns+` FROM nodes WHERE id = ?`, in.NodeID))
+	node, err := findNodeByID(ctx, tx, in.NodeID)
 	if err != nil {
 		return nil, err
 	} else if node.Status != pressluft.NodeActive {
@@ -160,7 +160,7 @@ func (s *SiteService) DeleteSite(ctx context.Context, id string) (*pressluft.Job
 		return nil, err
 	}
 	defer tx.Rollback()
-	site, err := findSite(tx.QueryRow(`SELECT `+siteColumns+` FROM sites WHERE id = ?`, id))
+	site, err := findSiteByID(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -173,15 +173,7 @@ func (s *SiteService) DeleteSite(ctx context.Context, id string) (*pressluft.Job
 	if _, err := tx.Exec(`UPDATE sites SET status = 'deleting', updated_at = ? WHERE id = ?`, ts(tx.now), id); err != nil {
 		return nil, err
 	}
-	j, err := enqueue(tx, pressluft.NewJob{Type: pressluft.JobSiteDelete, SiteID: id, NodeID: site.NodeID})
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
-	}
-	s.jobs.notify()
-	return j, nil
+	return s.jobs.commitWithJob(tx, pressluft.NewJob{Type: pressluft.JobSiteDelete, SiteID: id, NodeID: site.NodeID})
 }
 
 // checkNoUnfinishedJobs refuses a change while another job on the same
@@ -204,7 +196,7 @@ func (s *SiteService) ResetSite(ctx context.Context, id string) (*pressluft.Site
 		return nil, err
 	}
 	defer tx.Rollback()
-	site, err := findSite(tx.QueryRow(`SELECT `+siteColumns+` FROM sites WHERE id = ?`, id))
+	site, err := findSiteByID(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	} else if site.Status != pressluft.StatusFailed {

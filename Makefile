@@ -1,17 +1,38 @@
 # The two commands of the README: `make run` and `make test`.
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/pressluft/pressluft.Version=$(VERSION)
+# The node agent: static, for every architecture nodes may have, embedded in
+# the control plane (agent/dist) so that it can install itself on nodes.
+AGENT_LDFLAGS := -s -w -X github.com/pressluft/pressluft/nodeagent.Version=$(VERSION)
+AGENT_ARCHS := amd64 arm64
 DATA_DIR ?= $(CURDIR)/.data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: build run test test-go test-php test-ansible e2e bench deps deps-test deps-e2e
+.PHONY: build agents run demo demo-down test test-go test-php test-ansible e2e bench bench-php deps deps-test deps-e2e
 
-build:
+## build: the control plane with the node agents embedded (bin/pressluft).
+build: agents
 	go build -ldflags '$(LDFLAGS)' -o bin/pressluft ./cmd/pressluft
+
+agents:
+	for arch in $(AGENT_ARCHS); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch go build -trimpath -ldflags '$(AGENT_LDFLAGS)' \
+			-o agent/dist/pressluft-agent-linux-$$arch ./cmd/pressluft-agent || exit 1; \
+	done
+	printf '%s\n' '$(VERSION)' > agent/dist/VERSION
 
 ## run: install what the control plane needs, build it and serve it with a development admin.
 run: deps build
 	DATA_DIR='$(DATA_DIR)' LISTEN='$(LISTEN)' scripts/run-dev.sh
+
+## demo: the sandbox: a control plane, a disposable local node and a WordPress site on it. Needs root.
+## Run again to reuse it; DEMO_FLAGS takes --listen ADDR or --data-dir DIR.
+demo:
+	@VERSION='$(VERSION)' scripts/demo.sh up $(DEMO_FLAGS)
+
+## demo-down: remove the sandbox's node, host entries, control plane and data.
+demo-down:
+	@scripts/demo.sh down $(DEMO_FLAGS)
 
 ## test: unit and API tests (no root, no network once the packages are there).
 test: deps-test test-go test-php test-ansible
@@ -21,7 +42,7 @@ test-go:
 	go test -count=1 ./...
 
 test-php:
-	php ansible/roles/helper/tests/run.php
+	php nodeagent/helper/tests/run.php
 
 # Playbooks parse, and the environment templates render to configs that PHP reads back.
 test-ansible:
@@ -35,6 +56,10 @@ e2e: deps-e2e build
 ## bench: prints the figures named in the issues (see bench/README.md).
 bench:
 	go test -run '^$$' -bench . -benchtime 1x ./bench/
+
+## bench-php: time per value of the node helper's search-replace on 1 MB and 5 MB adversarial values.
+bench-php:
+	php bench/search-replace.php
 
 deps:
 	scripts/install-deps.sh

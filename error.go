@@ -36,6 +36,14 @@ const (
 	EHealthCheckFailed = "health_check_failed"
 	EWPError           = "wp_error"
 	ENotImplemented    = "not_implemented"
+	EAgentUnavailable  = "agent_unavailable" // this build carries no agent for the node's architecture
+	EUnsupportedArch   = "unsupported_arch"
+	EAgentFailed       = "agent_failed"    // the agent broke its protocol or refused a request
+	EAgentLost         = "agent_lost"      // the agent died without an answer (killed, out of memory)
+	EEnvLocked         = "env_locked"      // another operation holds the environment on its node
+	EConfigRejected    = "config_rejected" // nginx or PHP-FPM refused a config; the previous one is back
+	ECommandFailed     = "command_failed"  // a program run on the node failed
+	EChecksumMismatch  = "checksum_mismatch"
 )
 
 // Error is the one error type of the project. Code is stable; Message is
@@ -101,7 +109,7 @@ func ErrorDetails(err error) map[string]any {
 // retried later without any change of input.
 func IsTransient(err error) bool {
 	switch ErrorCode(err) {
-	case ENodeUnreachable, EWorkerLost, EResourceBusy:
+	case ENodeUnreachable, EWorkerLost, EResourceBusy, EEnvLocked, EAgentLost:
 		return true
 	}
 	return false

@@ -15,17 +15,6 @@ const (
 	JobCancelled = "cancelled"
 )
 
-// Job types.
-const (
-	JobNodeProvision = "node_provision"
-	JobNodeCheck     = "node_check" // connects the way every playbook does; changes nothing
-	JobSiteCreate    = "site_create"
-	JobEnvCreate     = "env_create"
-	JobEnvDelete     = "env_delete"
-	JobSiteDelete    = "site_delete"
-	JobNoop          = "noop" // does nothing; measures the engine's own cost
-)
-
 // Job is one unit of work on a node, with its plan, progress and result.
 type Job struct {
 	ID            string          `json:"id"`
@@ -49,6 +38,9 @@ type Job struct {
 	StartedAt     *time.Time      `json:"started_at"`
 	FinishedAt    *time.Time      `json:"finished_at"`
 	UpdatedAt     time.Time       `json:"updated_at"`
+	// Duplicate is set on the answer to an enqueue that found a queued or
+	// running job with the same unique key and returned it instead.
+	Duplicate bool `json:"-"`
 }
 
 // Terminal reports whether the job will not change any more.
@@ -80,9 +72,12 @@ type NewJob struct {
 	EnvironmentID string
 	NodeID        string
 	Payload       any
-	MaxAttempts   int
+	MaxAttempts   int // zero: the kind's
 	RunAfter      time.Time
-	Timeout       time.Duration // zero: JobTimeout(Type)
+	Timeout       time.Duration // zero: the kind's
+	// UniqueKey, when set, allows one queued or running job with this key:
+	// enqueueing another returns the existing job (see Job.Duplicate).
+	UniqueKey string
 }
 
 // JobFilter selects jobs for listing.
@@ -118,7 +113,9 @@ type JobQueue interface {
 	Claim(ctx context.Context, workerID string, lease time.Duration) (*Job, error)
 	// Heartbeat extends the lease and reports whether cancel was requested.
 	Heartbeat(ctx context.Context, id, workerID string, lease time.Duration) (cancelRequested bool, err error)
-	Complete(ctx context.Context, id, workerID string, result any) error
+	// Complete marks the job succeeded and applies done's domain changes in
+	// the same transaction.
+	Complete(ctx context.Context, id, workerID string, done *JobDone) error
 	// Fail records err; transient errors are retried with backoff while
 	// attempts remain. It returns the job's new status.
 	Fail(ctx context.Context, id, workerID string, err error, retry bool) (string, error)
@@ -130,6 +127,36 @@ type JobQueue interface {
 	Rescue(ctx context.Context) (int, error)
 	AddEvent(ctx context.Context, id string, ev JobEvent) error
 	AppendOutput(ctx context.Context, id, text string) error
+	// EnqueueDue enqueues each periodic job whose time has come, once per
+	// period however many periods were missed, and however many processes
+	// call it. It returns how many it enqueued.
+	EnqueueDue(ctx context.Context, periodic []PeriodicJob) (int, error)
+}
+
+// JobDone is a job's success: its result, and the domain changes that are
+// committed in the same transaction as the job's end, so that a crash can
+// never leave a succeeded job whose effect was not recorded (or the reverse).
+type JobDone struct {
+	Result any
+	// EnvironmentStatus is the job's environment's new status ("" leaves it).
+	EnvironmentStatus string
+	// Release is recorded and becomes the job's environment's current release.
+	Release *Release
+	// PurgeEnvironments are environments removed from their node: their
+	// rows and secrets go (and the site's row with its last environment).
+	PurgeEnvironments []string
+	// DeleteSecrets are secrets the job has used up.
+	DeleteSecrets []string
+	// NodeStatus is the job's node's new status ("" leaves it).
+	NodeStatus string
+	NodeFacts  *NodeFacts
+}
+
+// PeriodicJob is a job the scheduler enqueues once every period.
+type PeriodicJob struct {
+	Name  string // stable: the schedule's row is keyed by it
+	Every time.Duration
+	Job   NewJob
 }
 
 // RetryDelay is the wait before attempt n+1 after attempt n failed: 15 s,
@@ -140,13 +167,4 @@ func RetryDelay(attempt int) time.Duration {
 		d *= 4
 	}
 	return min(d, 30*time.Minute)
-}
-
-// JobTimeout is the longest one attempt of a job type may run.
-func JobTimeout(jobType string) time.Duration {
-	switch jobType {
-	case JobNoop:
-		return time.Minute
-	}
-	return 30 * time.Minute
 }

@@ -79,7 +79,6 @@ type NodeService interface {
 	// DeleteNode decommissions a node that carries no environments.
 	DeleteNode(ctx context.Context, id string) error
 	SetNodeStatus(ctx context.Context, id, status, lastError string) error
-	SetNodeFacts(ctx context.Context, id string, f NodeFacts) error
 	PinHostKey(ctx context.Context, id, hostKey, fingerprint string) error
 	MarkNodeSeen(ctx context.Context, id string, reachable bool, lastError string) error
 }

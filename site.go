@@ -170,13 +170,9 @@ type SiteService interface {
 	DeleteEnvironment(ctx context.Context, id string) (*Job, error)
 	ResetEnvironment(ctx context.Context, id string) (*Environment, error)
 
-	// SetEnvironmentStatus records the outcome of a job on an environment and
-	// derives the site's status from its environments.
+	// SetEnvironmentStatus records a status and derives the site's status
+	// from its environments. (A job's own outcome is recorded by JobDone.)
 	SetEnvironmentStatus(ctx context.Context, id, status, lastError string) error
-	SetCurrentRelease(ctx context.Context, envID string, r *Release) error
-	// PurgeEnvironment removes a deleted environment's row (and the site's
-	// when it was the last one).
-	PurgeEnvironment(ctx context.Context, id string) error
 }
 
 // Release sources and health values.

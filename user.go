@@ -2,6 +2,7 @@ package pressluft
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -32,7 +33,7 @@ const (
 // AuthService authenticates users, sessions and tokens.
 type AuthService interface {
 	CreateUser(ctx context.Context, email, password string) (*User, error)
-	ResetPassword(ctx context.Context, email, password string) error
+	ResetPassword(ctx context.Context, email, password string, revokeTokens bool) (int, error)
 	// Login checks credentials and opens a session; the token is returned
 	// once and stored only as a hash.
 	Login(ctx context.Context, email, password string) (*User, string, error)
@@ -43,6 +44,9 @@ type AuthService interface {
 	CreateAPIToken(ctx context.Context, userID, name string) (*APIToken, string, error)
 	FindAPITokens(ctx context.Context, userID string) ([]*APIToken, error)
 	RevokeAPIToken(ctx context.Context, userID, id string) error
+	// DeleteExpiredSessions removes sessions past their idle or absolute
+	// limit and returns how many.
+	DeleteExpiredSessions(ctx context.Context) (int64, error)
 }
 
 // AuditEntry records one mutating request or system action.
@@ -57,6 +61,27 @@ type AuditEntry struct {
 	StatusCode   int       `json:"status_code"`
 	RequestID    string    `json:"request_id"`
 	IP           string    `json:"ip"`
+}
+
+// MaxAuditField is the most bytes an audit entry keeps of any one value:
+// anyone can send a megabyte as an e-mail or an id, and the log must not
+// grow by that much per request.
+const MaxAuditField = 256
+
+// Clip shortens every value of e to MaxAuditField bytes, cutting at a
+// character boundary and marking the cut with "…".
+func (e *AuditEntry) Clip() {
+	for _, v := range []*string{&e.Actor, &e.Action, &e.ResourceType, &e.ResourceID, &e.Result, &e.RequestID, &e.IP} {
+		*v = clip(*v, MaxAuditField)
+	}
+}
+
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	// A character cut in half becomes invalid UTF-8 and is dropped.
+	return strings.ToValidUTF8(s[:max-len("…")], "") + "…"
 }
 
 // AuditFilter selects audit entries.

@@ -116,7 +116,7 @@ func BenchmarkEngineThroughput(b *testing.B) {
 	r := jobs.NewRunner(js, quiet)
 	r.PollInterval = 50 * time.Millisecond
 	done := make(chan struct{}, n)
-	r.Handlers[pressluft.JobNoop] = func(context.Context, *pressluft.Job, pressluft.Progress) (any, error) {
+	r.Handlers[pressluft.JobNoop] = func(context.Context, *pressluft.Job, pressluft.Progress) (*pressluft.JobDone, error) {
 		done <- struct{}{}
 		return nil, nil
 	}
@@ -154,7 +154,7 @@ func BenchmarkEnqueueToStart(b *testing.B) {
 	r := jobs.NewRunner(js, quiet)
 	js.Notify = r.Wake
 	started := make(chan time.Time, 1)
-	r.Handlers[pressluft.JobNoop] = func(context.Context, *pressluft.Job, pressluft.Progress) (any, error) {
+	r.Handlers[pressluft.JobNoop] = func(context.Context, *pressluft.Job, pressluft.Progress) (*pressluft.JobDone, error) {
 		started <- time.Now()
 		return nil, nil
 	}

@@ -36,12 +36,15 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "pressluft")
-	build := exec.Command("go", "build", "-o", binary, "./cmd/pressluft")
-	build.Dir = ".."
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: build pressluft:", err)
-		os.Exit(1)
+	// The node agents first: the control plane embeds them.
+	for _, args := range [][]string{{"make", "agents"}, {"go", "build", "-o", binary, "./cmd/pressluft"}} {
+		build := exec.Command(args[0], args[1:]...)
+		build.Dir = ".."
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: %s: %v\n", strings.Join(args, " "), err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -64,6 +67,7 @@ func checkPrerequisites() error {
 // controlPlane is one pressluft serve process on a temporary data dir.
 type controlPlane struct {
 	t       *testing.T
+	bin     string // the pressluft binary it runs
 	dataDir string
 	addr    string
 	args    []string
@@ -83,7 +87,7 @@ func freeAddr(t *testing.T) string {
 // startControlPlane creates an admin with the CLI and serves.
 func startControlPlane(t *testing.T, extra ...string) *controlPlane {
 	t.Helper()
-	cp := &controlPlane{t: t, dataDir: t.TempDir(), addr: freeAddr(t), args: extra}
+	cp := &controlPlane{t: t, bin: binary, dataDir: filepath.Join(t.TempDir(), "data"), addr: freeAddr(t), args: extra}
 	cp.cli("admin", "create", "--email", "ops@example.com", "--password", "correct horse")
 	cp.start()
 	t.Cleanup(func() { cp.stop() })
@@ -94,7 +98,7 @@ func (cp *controlPlane) cli(args ...string) string {
 	cp.t.Helper()
 	args = append(args[:len(args):len(args)], "--data-dir", cp.dataDir)
 	// Flags follow the subcommand words: "admin create --email … --data-dir …".
-	out, err := exec.Command(binary, args...).CombinedOutput()
+	out, err := exec.Command(cp.bin, args...).CombinedOutput()
 	if err != nil {
 		cp.t.Fatalf("pressluft %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -105,7 +109,7 @@ func (cp *controlPlane) start() {
 	cp.t.Helper()
 	cp.log = &bytes.Buffer{}
 	args := append([]string{"serve", "--data-dir", cp.dataDir, "--listen", cp.addr}, cp.args...)
-	cp.cmd = exec.Command(binary, args...)
+	cp.cmd = exec.Command(cp.bin, args...)
 	cp.cmd.Stdout, cp.cmd.Stderr = cp.log, cp.log
 	if err := cp.cmd.Start(); err != nil {
 		cp.t.Fatal(err)

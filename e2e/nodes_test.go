@@ -37,7 +37,8 @@ func newStack(t *testing.T) *stack {
 			t.Errorf("tear down test nodes: %v", err)
 		}
 	})
-	cp := startControlPlane(t, "--probe-interval", "2s", "--job-lease", "5s")
+	// Twelve workers: ten sites' jobs on one node run at once (testAgent).
+	cp := startControlPlane(t, "--probe-interval", "2s", "--job-lease", "5s", "--workers", "12")
 	a := cp.login(t)
 	pub := a.must("GET", "/api/nodes/ssh-key", nil, 200)["public_key"].(string)
 	if cli := strings.TrimSpace(cp.cli("node", "ssh-key")); cli != pub {
@@ -176,6 +177,7 @@ func TestNodesAndSites(t *testing.T) {
 	})
 
 	t.Run("sites and environments", func(t *testing.T) { testSites(t, s, web, nodeID) })
+	t.Run("the node agent", func(t *testing.T) { testAgent(t, s, web, nodeID) })
 
 	t.Run("a stopped sshd makes the node unreachable, and jobs fail fast", func(t *testing.T) {
 		inNode(t, web, "systemctl", "stop", "ssh.service")

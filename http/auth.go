@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/pressluft/pressluft"
@@ -20,10 +21,17 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// Checked before anything is recorded: no address is that long, and the
+	// audit log does not take a megabyte from whoever asks.
+	if len(in.Email) > pressluft.MaxEmail {
+		s.writeError(w, r, pressluft.FieldError("email", "email must be at most %d bytes.", pressluft.MaxEmail))
+		return
+	}
 	if a, ok := r.Context().Value(auditKey{}).(*auditInfo); ok {
 		a.actor = in.Email
 	}
-	if !s.limiter.allow(clientIP(r), time.Now()) {
+	now := time.Now()
+	if !s.limiter.allow(s.clientIP(r), now) || !s.account.allow(strings.ToLower(strings.TrimSpace(in.Email)), now) {
 		w.Header().Set("Retry-After", "60")
 		s.writeError(w, r, pressluft.Errorf(pressluft.ERateLimited, "Too many login attempts; wait a minute and try again."))
 		return

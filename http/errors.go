@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/pressluft/pressluft"
@@ -105,18 +106,56 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	switch {
 	case errors.As(err, &maxErr):
 		return pressluft.Errorf(pressluft.EBadRequest, "Request body is larger than %d bytes.", maxBody)
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return pressluft.Errorf(pressluft.EBadRequest, "Request body must be a JSON object.")
 	case errors.As(err, &typeErr):
-		return &pressluft.Error{Code: pressluft.EBadRequest, Message: fmt.Sprintf("Field %q must be of type %s.", typeErr.Field, typeErr.Type),
-			Details: map[string]any{"field": typeErr.Field}}
+		field := clipField(typeErr.Field)
+		return &pressluft.Error{Code: pressluft.EBadRequest, Message: fmt.Sprintf("Field %q must be %s.", field, jsonKind(typeErr.Type)),
+			Details: map[string]any{"field": field}}
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
 		return pressluft.Errorf(pressluft.EBadRequest, "Request body is not valid JSON.")
 	case errors.Is(err, io.EOF):
 		return pressluft.Errorf(pressluft.EBadRequest, "Request body is empty; a JSON object is required.")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		// encoding/json has no typed error for unknown fields.
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		field := clipField(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`))
 		return &pressluft.Error{Code: pressluft.EBadRequest, Message: fmt.Sprintf("Unknown field %q.", field), Details: map[string]any{"field": field}}
 	default:
 		return pressluft.Errorf(pressluft.EBadRequest, "Request body could not be read as JSON.")
 	}
+}
+
+// jsonKind names what a Go type accepts in JSON terms: messages never show
+// Go type names.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "of another JSON type"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number in range"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	}
+	return "of another JSON type"
+}
+
+// clipField keeps a field name read from the request short in answers.
+func clipField(f string) string {
+	if len(f) > 100 {
+		return strings.ToValidUTF8(f[:100], "") + "…"
+	}
+	return f
 }

@@ -27,6 +27,11 @@ type testServer struct {
 
 func mustServer(tb testing.TB) *testServer {
 	tb.Helper()
+	return newTestServer(tb, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+func newTestServer(tb testing.TB, logger *slog.Logger) *testServer {
+	tb.Helper()
 	dir := tb.TempDir()
 	key, err := sqlite.LoadOrCreateKey(filepath.Join(dir, "secret.key"))
 	if err != nil {
@@ -38,7 +43,7 @@ func mustServer(tb testing.TB) *testServer {
 		tb.Fatal(err)
 	}
 	js := sqlite.NewJobService(db)
-	s := http.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := http.NewServer(logger)
 	s.Auth, s.Audit, s.Jobs = sqlite.NewAuthService(db), sqlite.NewAuditService(db), js
 	s.Nodes, s.Sites = sqlite.NewNodeService(db, js), sqlite.NewSiteService(db, js)
 	s.Settings, s.Metrics = sqlite.NewSettingsService(db), sqlite.NewMetricsService(db)
@@ -149,7 +154,7 @@ func TestAPI_ErrorsAndBadInput(t *testing.T) {
 		{"bad host", "POST", "/api/nodes", `{"name":"a","host":"bad host;rm -rf /"}`, 400, pressluft.EValidation},
 		{"bad port", "POST", "/api/nodes", `{"name":"a","host":"10.0.0.1","ssh_port":70000}`, 400, pressluft.EValidation},
 		{"bad user", "POST", "/api/nodes", `{"name":"a","host":"10.0.0.1","ssh_user":"root; id"}`, 400, pressluft.EValidation},
-		{"malformed id", "GET", "/api/nodes/xyz", ``, 400, pressluft.EValidation},
+		{"malformed id", "GET", "/api/nodes/xyz", ``, 404, pressluft.ENotFound},
 		{"unknown id", "GET", "/api/nodes/01000000-0000-7000-8000-000000000000", ``, 404, pressluft.ENotFound},
 		{"unknown route", "GET", "/api/nope", ``, 404, pressluft.ENotFound},
 		{"bad limit", "GET", "/api/jobs?limit=0", ``, 400, pressluft.EValidation},

@@ -73,6 +73,9 @@ func (s *Server) handleJobCancel(w http.ResponseWriter, r *http.Request) {
 // history first (after Last-Event-ID on reconnect), then new events as they
 // are written, and the job itself whenever its status changes. It reads the
 // database rather than in-process state, so it sees jobs run by any worker.
+// The stream ends when the job is finished, and when the session or token
+// that opened it ends (checked every SessionRecheck); a user holds at most
+// MaxStreamsPerUser streams.
 func (s *Server) handleJobEvents(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.pathID(w, r)
 	if !ok {
@@ -83,17 +86,23 @@ func (s *Server) handleJobEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	user := pressluft.ActorFromContext(r.Context()).UserID
+	if !s.streams.acquire(user, s.MaxStreamsPerUser) {
+		s.writeError(w, r, pressluft.Errorf(pressluft.ERateLimited, "Too many open event streams; close one and try again."))
+		return
+	}
+	defer s.streams.release(user)
 	var after int64
 	if v := r.Header.Get("Last-Event-ID"); v != "" {
 		after, _ = strconv.ParseInt(v, 10, 64)
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 
-	lastStatus := ""
+	lastStatus, checked := "", time.Now()
 	ticker := time.NewTicker(s.EventPoll)
 	defer ticker.Stop()
 	for {
@@ -121,6 +130,12 @@ func (s *Server) handleJobEvents(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-ticker.C:
+		}
+		if time.Since(checked) >= s.SessionRecheck {
+			if stillAuthenticated(r.Context()) != nil {
+				return
+			}
+			checked = time.Now()
 		}
 		if j, err = s.Jobs.FindJobByID(r.Context(), id); err != nil {
 			return

@@ -7,11 +7,12 @@ import (
 	"github.com/pressluft/pressluft"
 )
 
-// pathID validates the {id} path value so that malformed ids answer 400.
+// pathID validates the {id} path value: a malformed id names nothing, so it
+// answers 404 like an unknown one, on every route.
 func (s *Server) pathID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("id")
 	if err := pressluft.ValidateID("id", id); err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, pressluft.Errorf(pressluft.ENotFound, "Not found: the id in the path is not a Pressluft id."))
 		return "", false
 	}
 	return id, true

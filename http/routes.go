@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/pressluft/pressluft"
 )
@@ -79,18 +77,21 @@ const sessionCookie = "pressluft_session"
 func (s *Server) authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var actor *pressluft.Actor
+		var recheck func(context.Context) error
 		if h := r.Header.Get("Authorization"); h != "" {
 			token, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok {
 				s.writeError(w, r, pressluft.Errorf(pressluft.EUnauthorized, "Authorization must be a Bearer token."))
 				return
 			}
-			u, t, err := s.Auth.AuthenticateToken(r.Context(), strings.TrimSpace(token))
+			token = strings.TrimSpace(token)
+			u, t, err := s.Auth.AuthenticateToken(r.Context(), token)
 			if err != nil {
 				s.writeError(w, r, err)
 				return
 			}
 			actor = &pressluft.Actor{UserID: u.ID, Email: u.Email, TokenID: t.ID}
+			recheck = func(ctx context.Context) error { _, _, err := s.Auth.AuthenticateToken(ctx, token); return err }
 		} else if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 			u, err := s.Auth.AuthenticateSession(r.Context(), c.Value)
 			if err != nil {
@@ -98,6 +99,7 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 				return
 			}
 			actor = &pressluft.Actor{UserID: u.ID, Email: u.Email}
+			recheck = func(ctx context.Context) error { _, err := s.Auth.AuthenticateSession(ctx, c.Value); return err }
 		} else {
 			s.writeError(w, r, pressluft.Errorf(pressluft.EUnauthorized, "Log in or send an API token."))
 			return
@@ -105,8 +107,20 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 		if a, ok := r.Context().Value(auditKey{}).(*auditInfo); ok {
 			a.actor = actor.Email
 		}
-		next.ServeHTTP(w, r.WithContext(pressluft.NewContextWithActor(r.Context(), actor)))
+		ctx := context.WithValue(pressluft.NewContextWithActor(r.Context(), actor), recheckKey{}, recheck)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+type recheckKey struct{}
+
+// stillAuthenticated checks again the credentials the request came with; long
+// requests (event streams) call it to end when the session or token ends.
+func stillAuthenticated(ctx context.Context) error {
+	if f, ok := ctx.Value(recheckKey{}).(func(context.Context) error); ok {
+		return f(ctx)
+	}
+	return pressluft.Errorf(pressluft.EUnauthorized, "Log in or send an API token.")
 }
 
 // auditInfo is filled in on the way in: the actor by authentication (or by
@@ -129,7 +143,10 @@ func (s *Server) audited(action string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := &auditInfo{resourceType: resourceType, resourceID: r.PathValue("id")}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), auditKey{}, info)))
+		// A client that goes away neither stops a mutation half-way nor
+		// keeps it out of the audit log.
+		ctx := context.WithoutCancel(r.Context())
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(ctx, auditKey{}, info)))
 		actor := info.actor
 		if actor == "" {
 			actor = "anonymous"
@@ -139,43 +156,9 @@ func (s *Server) audited(action string, next http.Handler) http.Handler {
 			result = "failure"
 		}
 		e := &pressluft.AuditEntry{Actor: actor, Action: action, ResourceType: info.resourceType, ResourceID: info.resourceID,
-			Result: result, StatusCode: rec.status, RequestID: requestID(r), IP: clientIP(r)}
-		if err := s.Audit.Record(r.Context(), e); err != nil {
+			Result: result, StatusCode: rec.status, RequestID: requestID(r), IP: s.clientIP(r)}
+		if err := s.Audit.Record(ctx, e); err != nil {
 			s.logger.Error("write audit entry", "request_id", requestID(r), "err", err)
 		}
 	})
-}
-
-// limiter counts attempts per key in a sliding window. It is process-local
-// on purpose: it only slows password guessing and holds nothing durable.
-type limiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	hits   map[string][]time.Time
-}
-
-func newLimiter(max int, window time.Duration) *limiter {
-	return &limiter{max: max, window: window, hits: map[string][]time.Time{}}
-}
-
-// allow records an attempt for key and reports whether it is within the limit.
-func (l *limiter) allow(key string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	recent := l.hits[key][:0]
-	for _, t := range l.hits[key] {
-		if now.Sub(t) < l.window {
-			recent = append(recent, t)
-		}
-	}
-	if len(l.hits) > 10000 {
-		l.hits = map[string][]time.Time{} // bound memory under a flood of addresses
-	}
-	if len(recent) >= l.max {
-		l.hits[key] = recent
-		return false
-	}
-	l.hits[key] = append(recent, now)
-	return true
 }

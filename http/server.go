@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressluft/pressluft"
@@ -33,14 +35,27 @@ type Server struct {
 	SecureCookies bool
 	// EventPoll is how often an SSE stream looks for new job events.
 	EventPoll time.Duration
+	// SessionRecheck is how often an SSE stream checks that the session or
+	// token that opened it is still valid.
+	SessionRecheck time.Duration
+	// MaxStreamsPerUser caps the SSE streams one user holds open at once.
+	MaxStreamsPerUser int
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// AllowedHosts are the Host names answered; empty answers any.
+	AllowedHosts []string
 
 	logger  *slog.Logger
 	mux     *http.ServeMux
 	routes  []Route
-	limiter *limiter
+	limiter *limiter // login attempts per client
+	account *limiter // login attempts per account
+	streams streams
 	csrf    *http.CrossOriginProtection
 	server  *http.Server
 	ln      net.Listener
+	cspOnce sync.Once
+	csp     string // the dashboard's Content-Security-Policy, from Static's index.html
 }
 
 // Route is one registered API route; the contract test compares these with
@@ -52,8 +67,9 @@ type Route struct {
 
 // NewServer returns a Server with its routes registered.
 func NewServer(logger *slog.Logger) *Server {
-	s := &Server{logger: logger, mux: http.NewServeMux(), limiter: newLimiter(10, time.Minute), csrf: http.NewCrossOriginProtection(),
-		EventPoll: 250 * time.Millisecond}
+	s := &Server{logger: logger, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(),
+		limiter: newLimiter(loginsPerClient, time.Minute), account: newLimiter(loginsPerAccount, time.Minute),
+		streams: streams{open: map[string]int{}}, EventPoll: 250 * time.Millisecond, SessionRecheck: 30 * time.Second, MaxStreamsPerUser: 10}
 	s.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, pressluft.Errorf(pressluft.EForbidden, "Cross-origin request refused."))
 	}))
@@ -93,7 +109,8 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // Close stops accepting requests and waits for running ones until ctx ends.
 func (s *Server) Close(ctx context.Context) error { return s.server.Shutdown(ctx) }
 
-// ServeHTTP adds a request id, recovers panics and logs every request.
+// ServeHTTP adds a request id and the API's headers, refuses Host names not
+// allowed, recovers panics and logs every request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := newRequestID()
@@ -108,6 +125,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.logger.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", rec.status,
 			"duration_ms", time.Since(start).Milliseconds())
 	}()
+	if r.URL.Path == "/api" || strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics" {
+		// Answers carry sessions' data and secrets shown once: no cache keeps them.
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+	}
+	if !s.hostAllowed(r) {
+		s.writeError(rec, r, pressluft.Errorf(pressluft.EForbidden, "This control plane does not answer for this host name."))
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
 }
 
@@ -137,33 +163,3 @@ func (w *statusRecorder) WriteHeader(code int) {
 
 // Unwrap lets http.ResponseController reach Flush and deadlines.
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// clientIP is the peer address; forwarded headers are not trusted.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// serveStatic serves the dashboard with an index.html fallback for the
-// single-page app's own paths.
-func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/api" {
-		s.writeError(w, r, pressluft.Errorf(pressluft.ENotFound, "No such API route."))
-		return
-	}
-	if s.Static == nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'")
-	name := strings.TrimPrefix(r.URL.Path, "/")
-	if f, err := fs.Stat(s.Static, name); name == "" || err != nil || f.IsDir() {
-		http.ServeFileFS(w, r, s.Static, "index.html")
-		return
-	}
-	http.ServeFileFS(w, r, s.Static, name)
-}

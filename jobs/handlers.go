@@ -2,120 +2,113 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/pressluft/pressluft"
-	"github.com/pressluft/pressluft/ansible"
-	"github.com/pressluft/pressluft/ssh"
 )
 
-// Playbooks runs a playbook on a node; *ansible.Runner implements it.
-type Playbooks interface {
-	Run(ctx context.Context, run ansible.Run) (*ansible.Outcome, error)
-}
-
-// Handlers holds what the job handlers need and registers them.
+// Handlers holds what the job handlers need and registers them. Node work
+// goes through the domain's interfaces: Config (Ansible) configures nodes,
+// Envs (the node agent) does per-environment work.
 type Handlers struct {
-	Nodes     pressluft.NodeService
-	Sites     pressluft.SiteService
-	Secrets   pressluft.SecretService
-	Settings  pressluft.SettingsService
-	SSH       *ssh.Pool
-	Playbooks Playbooks
-	Logger    *slog.Logger
-	// HTTPCheck fetches a preview URL from the control plane, reaching the
+	Nodes   pressluft.NodeService
+	Sites   pressluft.SiteService
+	Secrets pressluft.SecretService
+	Auth    pressluft.AuthService
+	Config  pressluft.NodeConfig
+	Envs    pressluft.EnvOps
+	Logger  *slog.Logger
+	// FetchURL fetches a preview URL from the control plane, reaching the
 	// node by address with the preview host name as Host header.
-	HTTPCheck func(ctx context.Context, nodeHost, url string) (status int, body string, err error)
-	// WordPressArchiveURL, when set, replaces the distribution's WordPress.
-	WordPressArchiveURL string
+	FetchURL func(ctx context.Context, nodeHost, url string) (status int, body string, err error)
+	// HealthRetryDelay is the wait between the tries of the URL check.
+	HealthRetryDelay time.Duration
 }
 
-// Register adds every handler to r.
-func (h *Handlers) Register(r *Runner) {
-	r.Handlers[pressluft.JobNoop] = func(context.Context, *pressluft.Job, pressluft.Progress) (any, error) { return nil, nil }
-	r.Handlers[pressluft.JobNodeProvision] = h.nodeProvision
-	r.Handlers[pressluft.JobNodeCheck] = h.nodeCheck
-	r.Handlers[pressluft.JobSiteCreate] = h.siteCreate
-	r.Handlers[pressluft.JobEnvCreate] = h.envCreate
-	r.Handlers[pressluft.JobEnvDelete] = h.envDelete
-	r.Handlers[pressluft.JobSiteDelete] = h.siteDelete
+// Register adds the handler of every job kind to r; a kind without a
+// handler (or a handler without a kind) is a programming error.
+func (h *Handlers) Register(r *Runner) error {
+	handlers := map[string]Handler{
+		pressluft.JobNodeProvision:  h.nodeProvision,
+		pressluft.JobNodeCheck:      h.nodeCheck,
+		pressluft.JobSiteCreate:     h.siteCreate,
+		pressluft.JobEnvCreate:      h.envCreate,
+		pressluft.JobEnvDelete:      h.envDelete,
+		pressluft.JobSiteDelete:     h.siteDelete,
+		pressluft.JobSessionCleanup: h.sessionCleanup,
+		pressluft.JobNoop:           func(context.Context, *pressluft.Job, pressluft.Progress) (*pressluft.JobDone, error) { return nil, nil },
+	}
+	for _, k := range pressluft.JobKinds() {
+		if handlers[k.Type] == nil {
+			return fmt.Errorf("job kind %s has no handler", k.Type)
+		}
+		r.Handlers[k.Type] = handlers[k.Type]
+		delete(handlers, k.Type)
+	}
+	for t := range handlers {
+		return fmt.Errorf("handler for unknown job kind %s", t)
+	}
+	return nil
 }
 
-// target returns how Ansible reaches node n, after checking over SSH that
-// it answers (which also pins its host key at first contact).
-func (h *Handlers) target(ctx context.Context, n *pressluft.Node, p pressluft.Progress) (ansible.Target, error) {
-	p.Event("connect", pressluft.LevelInfo, "Connecting to "+n.Host+" over SSH.")
-	if err := h.SSH.Probe(ctx, n, 15*time.Second); err != nil {
-		return ansible.Target{}, err
+// Periodic lists the jobs the scheduler runs on its own.
+func Periodic() []pressluft.PeriodicJob {
+	return []pressluft.PeriodicJob{
+		{Name: pressluft.JobSessionCleanup, Every: time.Hour, Job: pressluft.NewJob{Type: pressluft.JobSessionCleanup}},
 	}
-	if err := h.Nodes.MarkNodeSeen(ctx, n.ID, true, ""); err != nil {
-		return ansible.Target{}, err
-	}
-	key, err := h.Secrets.GetSecret(ctx, pressluft.SecretSSHKey)
-	if err != nil {
-		return ansible.Target{}, err
-	}
-	known, err := ssh.KnownHostsLine(n.Host, n.SSHPort, n.HostKey)
-	if err != nil {
-		return ansible.Target{}, err
-	}
-	p.Event("connect", pressluft.LevelInfo, "Connected; host key "+n.HostKeyFingerprint+".")
-	return ansible.Target{Host: n.Host, Port: n.SSHPort, User: n.SSHUser, PrivateKey: key, KnownHosts: known}, nil
 }
 
-// nodeCheck reaches the node over SSH and runs a trivial playbook through
-// the same runner as every other job: it tells whether provisioning can
-// work (key authorised, host key pinned, Python present) and changes nothing.
-func (h *Handlers) nodeCheck(ctx context.Context, j *pressluft.Job, p pressluft.Progress) (any, error) {
-	n, err := h.Nodes.FindNodeByID(ctx, j.NodeID)
+func (h *Handlers) sessionCleanup(ctx context.Context, _ *pressluft.Job, p pressluft.Progress) (*pressluft.JobDone, error) {
+	n, err := h.Auth.DeleteExpiredSessions(ctx)
 	if err != nil {
 		return nil, err
 	}
-	t, err := h.target(ctx, n, p)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := h.Playbooks.Run(ctx, ansible.Run{Playbook: "noop", Target: t, Progress: p}); err != nil {
-		return nil, err
-	}
-	return map[string]string{"host_key_fingerprint": n.HostKeyFingerprint}, nil
+	p.Event("cleanup", pressluft.LevelInfo, fmt.Sprintf("Removed %d expired sessions.", n))
+	return &pressluft.JobDone{Result: map[string]int64{"removed": n}}, nil
 }
 
-func (h *Handlers) nodeProvision(ctx context.Context, j *pressluft.Job, p pressluft.Progress) (any, error) {
-	n, err := h.Nodes.FindNodeByID(ctx, j.NodeID)
+func (h *Handlers) secret(ctx context.Context, name string) (string, error) {
+	b, err := h.Secrets.GetSecret(ctx, name)
 	if err != nil {
-		return nil, err
+		return "", fmt.Errorf("read secret %s: %w", name, err)
 	}
-	if err := h.Nodes.SetNodeStatus(ctx, n.ID, pressluft.NodeProvisioning, ""); err != nil {
-		return nil, err
+	return string(b), nil
+}
+
+// checkServes asks the preview URL from the control plane's side: 200, no
+// PHP fatal error, and the title (as WordPress prints it) when one is known.
+func (h *Handlers) checkServes(ctx context.Context, node *pressluft.Node, env *pressluft.Environment, titleHTML string, p pressluft.Progress) error {
+	if h.FetchURL == nil {
+		return nil
 	}
-	t, err := h.target(ctx, n, p)
-	if err != nil {
-		return nil, err
-	}
-	vars := map[string]any{}
-	if h.WordPressArchiveURL != "" {
-		vars["pressluft_wordpress_archive_url"] = h.WordPressArchiveURL
-	}
-	out, err := h.Playbooks.Run(ctx, ansible.Run{Playbook: "node_provision", Target: t, Vars: vars, Progress: p})
-	if err != nil {
-		return nil, err
-	}
-	var facts pressluft.NodeFacts
-	if raw, ok := out.Custom["pressluft_facts"]; ok {
-		if err := json.Unmarshal(raw, &facts); err != nil {
-			return nil, pressluft.Errorf(pressluft.EAnsibleFailed, "Provisioning published unreadable facts.")
+	u := env.PreviewURL
+	p.Event("health_check", pressluft.LevelInfo, "Requesting "+u+" from the control plane.")
+	var status int
+	var body string
+	var err error
+	for try := 0; try < 5; try++ {
+		if status, body, err = h.FetchURL(ctx, node.Host, u); err == nil && status == 200 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(h.HealthRetryDelay):
 		}
 	}
-	if err := h.Nodes.SetNodeFacts(ctx, n.ID, facts); err != nil {
-		return nil, err
+	switch {
+	case err != nil:
+		return pressluft.Errorf(pressluft.EHealthCheckFailed, "%s did not answer: %v", u, err)
+	case status != 200:
+		return pressluft.Errorf(pressluft.EHealthCheckFailed, "%s answered %d, want 200.", u, status)
+	case strings.Contains(body, "Fatal error") || strings.Contains(body, "critical error"):
+		return pressluft.Errorf(pressluft.EHealthCheckFailed, "%s shows a PHP error.", u)
+	case titleHTML != "" && !strings.Contains(body, titleHTML):
+		return pressluft.Errorf(pressluft.EHealthCheckFailed, "%s does not show the site title %q.", u, titleHTML)
 	}
-	if err := h.Nodes.SetNodeStatus(ctx, n.ID, pressluft.NodeActive, ""); err != nil {
-		return nil, err
-	}
-	p.Event("done", pressluft.LevelInfo, "Node is active: "+facts.OSName+" "+facts.OSVersion+", nginx "+facts.NginxVersion+
-		", PHP "+facts.PHPVersion+", MariaDB "+facts.MariaDBVersion+".")
-	return facts, nil
+	p.Event("health_check", pressluft.LevelInfo, u+" answers 200 with the site's title.")
+	return nil
 }

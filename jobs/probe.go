@@ -7,14 +7,21 @@ import (
 	"time"
 
 	"github.com/pressluft/pressluft"
-	"github.com/pressluft/pressluft/ssh"
 )
+
+// Dialer reaches nodes over SSH (*ssh.Pool).
+type Dialer interface {
+	// Probe dials afresh and runs a trivial command within timeout.
+	Probe(ctx context.Context, n *pressluft.Node, timeout time.Duration) error
+	// Forget drops the node's cached connection.
+	Forget(nodeID string)
+}
 
 // Prober checks every active or unreachable node over SSH at an interval
 // and moves it between active and unreachable, recording last_seen_at.
 type Prober struct {
 	Nodes    pressluft.NodeService
-	SSH      *ssh.Pool
+	SSH      Dialer
 	Interval time.Duration
 	Timeout  time.Duration
 	Logger   *slog.Logger

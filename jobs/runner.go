@@ -14,9 +14,9 @@ import (
 	"github.com/pressluft/pressluft"
 )
 
-// Handler does the work of one job. Its result is stored with the job; an
-// error fails (or, when transient, retries) it.
-type Handler func(ctx context.Context, j *pressluft.Job, p pressluft.Progress) (any, error)
+// Handler does the work of one job. What it returns is committed with the
+// job's success; an error fails (or, when transient, retries) it.
+type Handler func(ctx context.Context, j *pressluft.Job, p pressluft.Progress) (*pressluft.JobDone, error)
 
 // Runner claims jobs from the queue and runs them, at most Concurrency at a
 // time, heartbeating each so that a dead process's jobs are rescued.
@@ -30,6 +30,10 @@ type Runner struct {
 	// they are stopped and handed back to the queue.
 	Grace  time.Duration
 	Logger *slog.Logger
+	// Periodic jobs are enqueued when due (by whichever process looks first);
+	// SchedulerInterval is how often this runner looks.
+	Periodic          []pressluft.PeriodicJob
+	SchedulerInterval time.Duration
 
 	ID   string
 	wake chan struct{}
@@ -40,7 +44,7 @@ type Runner struct {
 func NewRunner(q pressluft.JobQueue, logger *slog.Logger) *Runner {
 	return &Runner{
 		Queue: q, Handlers: map[string]Handler{}, Concurrency: 4, PollInterval: time.Second,
-		Lease: 30 * time.Second, Grace: 20 * time.Second, Logger: logger,
+		Lease: 30 * time.Second, Grace: 20 * time.Second, Logger: logger, SchedulerInterval: 30 * time.Second,
 		ID: "worker-" + uuid.NewString()[:8], wake: make(chan struct{}, 1),
 	}
 }
@@ -62,6 +66,9 @@ func (r *Runner) Run(ctx context.Context) {
 	slots := make(chan struct{}, r.Concurrency)
 	rescue := time.NewTicker(max(r.Lease/3, 100*time.Millisecond))
 	defer rescue.Stop()
+	schedule := time.NewTicker(max(r.SchedulerInterval, 100*time.Millisecond))
+	defer schedule.Stop()
+	r.enqueueDue(ctx)
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 
@@ -76,6 +83,9 @@ loop:
 			} else if n > 0 {
 				r.Logger.Warn("rescued jobs of a lost worker", "count", n)
 			}
+			continue
+		case <-schedule.C:
+			r.enqueueDue(ctx)
 			continue
 		case <-poll.C:
 		case <-r.wake:
@@ -124,8 +134,8 @@ func (r *Runner) run(jobCtx, serveCtx context.Context, j *pressluft.Job) {
 	// Bookkeeping must still reach the database after shutdown started.
 	bg := context.WithoutCancel(jobCtx)
 	timeout := j.Timeout
-	if timeout <= 0 {
-		timeout = pressluft.JobTimeout(j.Type)
+	if k, ok := pressluft.KindOf(j.Type); timeout <= 0 && ok {
+		timeout = k.Timeout
 	}
 	ctx, cancel := context.WithTimeoutCause(jobCtx, timeout, pressluft.Errorf(pressluft.EJobTimeout, "Job ran longer than %s.", timeout))
 	defer cancel()
@@ -134,12 +144,12 @@ func (r *Runner) run(jobCtx, serveCtx context.Context, j *pressluft.Job) {
 
 	p := &progress{q: r.Queue, ctx: bg, jobID: j.ID, log: log}
 	h, ok := r.Handlers[j.Type]
-	var result any
+	var done *pressluft.JobDone
 	var err error
 	if !ok {
 		err = pressluft.Errorf(pressluft.EInternal, "No handler for job type %q.", j.Type)
 	} else {
-		result, err = safeCall(ctx, h, j, p)
+		done, err = safeCall(ctx, h, j, p)
 	}
 
 	switch {
@@ -166,9 +176,21 @@ func (r *Runner) run(jobCtx, serveCtx context.Context, j *pressluft.Job) {
 			log.Warn("job failed", "status", status, "code", pressluft.ErrorCode(err), "err", err)
 		}
 	default:
-		if e := r.Queue.Complete(bg, j.ID, r.ID, result); e != nil {
+		if e := r.Queue.Complete(bg, j.ID, r.ID, done); e != nil {
 			log.Error("complete job", "err", e)
 		}
+	}
+}
+
+// enqueueDue enqueues the periodic jobs that are due.
+func (r *Runner) enqueueDue(ctx context.Context) {
+	if len(r.Periodic) == 0 {
+		return
+	}
+	if n, err := r.Queue.EnqueueDue(ctx, r.Periodic); err != nil && ctx.Err() == nil {
+		r.Logger.Error("enqueue periodic jobs", "err", err)
+	} else if n > 0 {
+		r.Wake()
 	}
 }
 
@@ -206,7 +228,7 @@ func isClosed(c chan struct{}) bool {
 }
 
 // safeCall turns a handler's panic into a failed job instead of a dead process.
-func safeCall(ctx context.Context, h Handler, j *pressluft.Job, p pressluft.Progress) (result any, err error) {
+func safeCall(ctx context.Context, h Handler, j *pressluft.Job, p pressluft.Progress) (done *pressluft.JobDone, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("handler panic: %v", v)

@@ -14,8 +14,10 @@ type AuditService struct{ db *DB }
 // NewAuditService returns an AuditService.
 func NewAuditService(db *DB) *AuditService { return &AuditService{db: db} }
 
-// Record writes one audit entry.
+// Record writes one audit entry, its values clipped to
+// pressluft.MaxAuditField bytes.
 func (s *AuditService) Record(ctx context.Context, e *pressluft.AuditEntry) error {
+	e.Clip()
 	if e.Time.IsZero() {
 		e.Time = s.db.Now()
 	}

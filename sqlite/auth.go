@@ -65,31 +65,41 @@ func (s *AuthService) CreateUser(ctx context.Context, email, password string) (*
 	return u, tx.Commit()
 }
 
-// ResetPassword sets a new password and ends all of the user's sessions.
-func (s *AuthService) ResetPassword(ctx context.Context, email, password string) error {
+// ResetPassword sets a new password and ends all of the user's sessions;
+// with revokeTokens it also revokes the user's API tokens and returns how
+// many it revoked.
+func (s *AuthService) ResetPassword(ctx context.Context, email, password string, revokeTokens bool) (int, error) {
 	if err := pressluft.ValidatePassword("password", password); err != nil {
-		return err
+		return 0, err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	tx, err := s.db.BeginTx(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer tx.Rollback()
 	var id string
 	if err := tx.QueryRow(`UPDATE users SET password_hash = ?, updated_at = ? WHERE email = ? RETURNING id`,
 		string(hash), ts(tx.now), strings.TrimSpace(email)).Scan(&id); errors.Is(err, sql.ErrNoRows) {
-		return pressluft.Errorf(pressluft.ENotFound, "No user with this e-mail.")
+		return 0, pressluft.Errorf(pressluft.ENotFound, "No user with this e-mail.")
 	} else if err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := tx.Exec(`DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
-		return err
+		return 0, err
 	}
-	return tx.Commit()
+	var revoked int64
+	if revokeTokens {
+		res, err := tx.Exec(`UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, ts(tx.now), id)
+		if err != nil {
+			return 0, err
+		}
+		revoked, _ = res.RowsAffected()
+	}
+	return int(revoked), tx.Commit()
 }
 
 // Login checks the password and opens a new session.
@@ -154,6 +164,17 @@ func (s *AuthService) AuthenticateSession(ctx context.Context, token string) (*p
 	}
 	u.CreatedAt, u.UpdatedAt = parseTS(created), parseTS(updated)
 	return &u, nil
+}
+
+// DeleteExpiredSessions removes sessions past their idle or absolute limit.
+func (s *AuthService) DeleteExpiredSessions(ctx context.Context) (int64, error) {
+	now := s.db.Now()
+	res, err := s.db.write.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?`,
+		ts(now), ts(now.Add(-pressluft.SessionIdleTimeout)))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // tokenPrefix marks Pressluft API tokens so that secret scanners and users

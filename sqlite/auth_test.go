@@ -57,7 +57,7 @@ func TestAuth_LoginSessionsAndTimeouts(t *testing.T) {
 	_, err = auth.AuthenticateSession(ctx, token)
 	wantCode(t, err, pressluft.EUnauthorized)
 	_, token, _ = auth.Login(ctx, "ops@example.com", "correct horse")
-	if err := auth.ResetPassword(ctx, "ops@example.com", "battery staple"); err != nil {
+	if _, err := auth.ResetPassword(ctx, "ops@example.com", "battery staple", false); err != nil {
 		t.Fatal(err)
 	}
 	_, err = auth.AuthenticateSession(ctx, token)

@@ -59,6 +59,9 @@ func (db *DB) Open() error {
 	if err := os.MkdirAll(filepath.Dir(db.Path), 0o700); err != nil {
 		return err
 	}
+	if err := createPrivate(db.Path); err != nil {
+		return err
+	}
 	var err error
 	if db.write, err = sql.Open("sqlite", dsn(db.Path, true)); err != nil {
 		return err
@@ -71,6 +74,41 @@ func (db *DB) Open() error {
 	db.read.SetMaxOpenConns(8)
 	if err := db.migrate(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// CheckDataDir refuses a data directory that other users can enter: it
+// holds the database and the secret key.
+func CheckDataDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("data directory %s: mode %o lets other users in, and it holds the database and the secret key; chmod 700 it",
+			dir, fi.Mode().Perm())
+	}
+	return nil
+}
+
+// createPrivate creates the database file 0600 before SQLite does (SQLite
+// follows the umask, and gives the -wal and -shm files the database file's
+// mode). Files of earlier versions are narrowed to 0600.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(name); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(name, 0o600); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

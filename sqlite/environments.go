@@ -186,83 +186,14 @@ func (s *SiteService) ResetEnvironment(ctx context.Context, id string) (*presslu
 	return s.FindEnvironmentByID(ctx, id)
 }
 
-// SetEnvironmentStatus records a job's effect on an environment.
+// SetEnvironmentStatus records a status set outside a job's end.
 func (s *SiteService) SetEnvironmentStatus(ctx context.Context, id, status, lastError string) error {
 	tx, err := s.db.BeginTx(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	var siteID string
-	if err := tx.QueryRow(`UPDATE environments SET status = ?, last_error = ?, updated_at = ? WHERE id = ? RETURNING site_id`,
-		status, lastError, ts(tx.now), id).Scan(&siteID); errors.Is(err, sql.ErrNoRows) {
-		return pressluft.Errorf(pressluft.ENotFound, "Environment not found.")
-	} else if err != nil {
-		return err
-	}
-	if err := deriveSiteStatus(tx, siteID); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-// deriveSiteStatus makes a site's status follow its environments: a change
-// in progress on any of them shows first, then a failure, else active.
-func deriveSiteStatus(tx *Tx, siteID string) error {
-	_, err := tx.Exec(`UPDATE sites SET updated_at = ?1, status = COALESCE(
-		(SELECT status FROM environments WHERE site_id = ?2 AND status NOT IN ('active', 'failed', 'deleted') ORDER BY type <> 'production' LIMIT 1),
-		(SELECT 'failed' FROM environments WHERE site_id = ?2 AND status = 'failed' LIMIT 1),
-		'active') WHERE id = ?2`, ts(tx.now), siteID)
-	return err
-}
-
-// SetCurrentRelease records a release and points the environment at it.
-func (s *SiteService) SetCurrentRelease(ctx context.Context, envID string, r *pressluft.Release) error {
-	tx, err := s.db.BeginTx(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if r.CreatedAt.IsZero() {
-		r.CreatedAt = tx.now
-	}
-	r.EnvironmentID = envID
-	if _, err := tx.Exec(`INSERT INTO releases (id, environment_id, source, ref, path, health, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`, r.ID, envID, r.Source, r.Ref, r.Path, r.Health, ts(r.CreatedAt)); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(`UPDATE environments SET current_release_id = ?, updated_at = ? WHERE id = ?`, r.ID, ts(tx.now), envID); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-// PurgeEnvironment removes a deleted environment's row and secrets, and the
-// site's row when no environment remains.
-func (s *SiteService) PurgeEnvironment(ctx context.Context, id string) error {
-	tx, err := s.db.BeginTx(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var siteID string
-	if err := tx.QueryRow(`DELETE FROM environments WHERE id = ? RETURNING site_id`, id).Scan(&siteID); errors.Is(err, sql.ErrNoRows) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	if _, err := tx.Exec(`DELETE FROM secrets WHERE name LIKE ?`, "env/"+id+"/%"); err != nil {
-		return err
-	}
-	var left int
-	if err := tx.QueryRow(`SELECT COUNT(*) FROM environments WHERE site_id = ?`, siteID).Scan(&left); err != nil {
-		return err
-	}
-	if left == 0 {
-		if _, err := tx.Exec(`DELETE FROM sites WHERE id = ?`, siteID); err != nil {
-			return err
-		}
-	} else if err := deriveSiteStatus(tx, siteID); err != nil {
+	if err := setEnvironmentStatus(tx, id, status, lastError); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -79,6 +81,19 @@ func (s *JobService) notify() {
 // enqueue inserts a job inside the caller's transaction, so a domain change
 // and the job that carries it out commit together or not at all.
 func enqueue(tx *Tx, nj pressluft.NewJob) (*pressluft.Job, error) {
+	kind, ok := pressluft.KindOf(nj.Type)
+	if !ok {
+		return nil, fmt.Errorf("enqueue: unknown job type %q", nj.Type)
+	}
+	if nj.UniqueKey != "" {
+		j, err := scanJob(tx.QueryRow(`SELECT `+jobColumns+` FROM jobs WHERE unique_key = ? AND status IN ('queued', 'running')`, nj.UniqueKey))
+		if err == nil {
+			j.Duplicate = true
+			return j, nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+	}
 	payload := []byte("{}")
 	if nj.Payload != nil {
 		var err error
@@ -89,23 +104,17 @@ func enqueue(tx *Tx, nj pressluft.NewJob) (*pressluft.Job, error) {
 	j := &pressluft.Job{
 		ID: uuid.Must(uuid.NewV7()).String(), Type: nj.Type, Status: pressluft.JobQueued,
 		SiteID: nj.SiteID, EnvironmentID: nj.EnvironmentID, NodeID: nj.NodeID,
-		Payload: payload, Result: json.RawMessage("{}"), MaxAttempts: nj.MaxAttempts,
-		RunAfter: nj.RunAfter, Timeout: pressluft.JobTimeout(nj.Type),
+		Payload: payload, Result: json.RawMessage("{}"), MaxAttempts: cmp.Or(nj.MaxAttempts, kind.MaxAttempts, 3),
+		RunAfter: nj.RunAfter, Timeout: cmp.Or(nj.Timeout, kind.Timeout).Round(time.Second),
 		CreatedAt: tx.now, UpdatedAt: tx.now,
-	}
-	if j.MaxAttempts <= 0 {
-		j.MaxAttempts = 3
 	}
 	if j.RunAfter.IsZero() {
 		j.RunAfter = tx.now
 	}
-	if nj.Timeout > 0 {
-		j.Timeout = nj.Timeout.Round(time.Second)
-	}
 	_, err := tx.Exec(`INSERT INTO jobs (id, type, status, site_id, environment_id, node_id, payload, max_attempts,
-		run_after, timeout_seconds, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		run_after, timeout_seconds, lock_scope, unique_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		j.ID, j.Type, j.Status, j.SiteID, j.EnvironmentID, j.NodeID, string(payload), j.MaxAttempts,
-		ts(j.RunAfter), int64(j.Timeout/time.Second), ts(tx.now), ts(tx.now))
+		ts(j.RunAfter), int64(j.Timeout/time.Second), kind.Lock, nj.UniqueKey, ts(tx.now), ts(tx.now))
 	if err != nil {
 		return nil, err
 	}

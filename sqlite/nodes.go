@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/pressluft/pressluft"
@@ -67,6 +68,7 @@ func (s *NodeService) FindNodes(ctx context.Context, f pressluft.NodeFilter) ([]
 
 // CreateNode registers a node as pending; nothing is contacted yet.
 func (s *NodeService) CreateNode(ctx context.Context, n *pressluft.Node) error {
+	n.Host = strings.ToLower(n.Host) // DNS names are case-insensitive; the uniqueness check is not
 	if err := n.Validate(); err != nil {
 		return err
 	}
@@ -110,7 +112,7 @@ func (s *NodeService) ProvisionNode(ctx context.Context, id string) (*pressluft.
 	if _, err := tx.Exec(`UPDATE nodes SET status = ?, last_error = '', updated_at = ? WHERE id = ?`, pressluft.NodeProvisioning, ts(tx.now), id); err != nil {
 		return nil, err
 	}
-	return s.jobs.commitWithJob(tx, pressluft.NewJob{Type: pressluft.JobNodeProvision, NodeID: id})
+	return s.jobs.commitWithJob(tx, pressluft.NewJob{Type: pressluft.JobNodeProvision, NodeID: id, UniqueKey: pressluft.JobNodeProvision + ":" + id})
 }
 
 // CheckNode enqueues node_check for a node that is not decommissioned.
@@ -126,7 +128,7 @@ func (s *NodeService) CheckNode(ctx context.Context, id string) (*pressluft.Job,
 	} else if n.Status == pressluft.NodeDecommissioned {
 		return nil, pressluft.Errorf(pressluft.EConflict, "Node is decommissioned.")
 	}
-	return s.jobs.commitWithJob(tx, pressluft.NewJob{Type: pressluft.JobNodeCheck, NodeID: id, MaxAttempts: 1})
+	return s.jobs.commitWithJob(tx, pressluft.NewJob{Type: pressluft.JobNodeCheck, NodeID: id})
 }
 
 // DeleteNode decommissions a node that carries no environments and has no
@@ -159,14 +161,6 @@ func (s *NodeService) DeleteNode(ctx context.Context, id string) error {
 func (s *NodeService) SetNodeStatus(ctx context.Context, id, status, lastError string) error {
 	_, err := s.db.write.ExecContext(ctx, `UPDATE nodes SET status = ?, last_error = ?, updated_at = ? WHERE id = ?`,
 		status, lastError, ts(s.db.Now()), id)
-	return err
-}
-
-// SetNodeFacts records what provisioning learnt.
-func (s *NodeService) SetNodeFacts(ctx context.Context, id string, f pressluft.NodeFacts) error {
-	_, err := s.db.write.ExecContext(ctx, `UPDATE nodes SET os_name = ?, os_version = ?, nginx_version = ?, php_version = ?,
-		mariadb_version = ?, redis_version = ?, updated_at = ? WHERE id = ?`, f.OSName, f.OSVersion, f.NginxVersion, f.PHPVersion,
-		f.MariaDBVersion, f.RedisVersion, ts(s.db.Now()), id)
 	return err
 }
 

@@ -11,25 +11,34 @@ import (
 	"github.com/pressluft/pressluft"
 )
 
-// Claim takes the oldest runnable job whose site and node have no running
-// job. The check and the claim are one UPDATE, so two workers can never both
-// start work on one site or one node; waiting jobs simply stay queued.
+// Claim takes the oldest runnable job whose locks are free (see the lock
+// scopes in pressluft.JobKind). The check and the claim are one UPDATE, so
+// two workers can never both start conflicting work; waiting jobs simply
+// stay queued.
 func (s *JobService) Claim(ctx context.Context, workerID string, lease time.Duration) (*pressluft.Job, error) {
 	now := s.db.Now()
 	j, err := scanJob(s.db.write.QueryRowContext(ctx, `
-		UPDATE jobs SET status = 'running', attempt = attempt + 1, worker_id = ?, started_at = ?,
-			lease_expires_at = ?, cancel_requested = 0, updated_at = ?
+		UPDATE jobs SET status = 'running', attempt = attempt + 1, worker_id = ?1, started_at = ?2,
+			lease_expires_at = ?3, cancel_requested = 0, updated_at = ?2
 		WHERE id = (
 			SELECT j.id FROM jobs j
-			WHERE j.status = 'queued' AND j.run_after <= ?
+			WHERE j.status = 'queued' AND j.run_after <= ?2
 			AND NOT EXISTS (
-				SELECT 1 FROM jobs r WHERE r.status = 'running'
-				AND ((j.site_id <> '' AND r.site_id = j.site_id) OR (j.node_id <> '' AND r.node_id = j.node_id))
+				SELECT 1 FROM jobs r WHERE r.status = 'running' AND (
+					-- a site's work: its site is free, and no job holds its node alone
+					(j.lock_scope = 'site' AND ((j.site_id <> '' AND r.site_id = j.site_id AND r.lock_scope = 'site')
+						OR (j.node_id <> '' AND r.node_id = j.node_id AND r.lock_scope = 'node')))
+					-- a node's configuration: nothing at all runs on the node
+					OR (j.lock_scope = 'node' AND r.node_id = j.node_id AND r.lock_scope <> 'none'))
 			)
+			-- a node job waiting its turn is not overtaken by later site work
+			AND NOT (j.lock_scope = 'site' AND j.node_id <> '' AND EXISTS (
+				SELECT 1 FROM jobs q WHERE q.status = 'queued' AND q.lock_scope = 'node' AND q.node_id = j.node_id
+				AND q.run_after <= ?2 AND q.id < j.id))
 			ORDER BY j.run_after, j.id LIMIT 1
 		) AND status = 'queued'
 		RETURNING `+jobColumns,
-		workerID, ts(now), ts(now.Add(lease)), ts(now), ts(now)))
+		workerID, ts(now), ts(now.Add(lease))))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	} else if err != nil {
@@ -55,17 +64,22 @@ func (s *JobService) Heartbeat(ctx context.Context, id, workerID string, lease t
 	return cancel, err
 }
 
-// Complete marks a running job succeeded with its result.
-func (s *JobService) Complete(ctx context.Context, id, workerID string, result any) error {
+// Complete marks a running job succeeded with its result and applies its
+// domain changes in the same transaction.
+func (s *JobService) Complete(ctx context.Context, id, workerID string, done *pressluft.JobDone) error {
+	if done == nil {
+		done = &pressluft.JobDone{}
+	}
 	body := []byte("{}")
-	if result != nil {
+	if done.Result != nil {
 		var err error
-		if body, err = json.Marshal(result); err != nil {
+		if body, err = json.Marshal(done.Result); err != nil {
 			return err
 		}
 	}
 	return s.finish(ctx, id, workerID, `status = 'succeeded', result = ?, error_code = '', error_message = ''`,
-		pressluft.JobEvent{Step: "succeeded", Level: pressluft.LevelInfo, Message: "Job succeeded."}, string(body))
+		pressluft.JobEvent{Step: "succeeded", Level: pressluft.LevelInfo, Message: "Job succeeded."},
+		func(tx *Tx, ref jobRef) error { return applyDone(tx, ref, done) }, string(body))
 }
 
 // Fail records err on a running job: back to queued with a later run_after
@@ -123,12 +137,15 @@ const cancelledRunning = "Cancelled while running; reset the resource before ret
 func (s *JobService) MarkCancelled(ctx context.Context, id, workerID string) error {
 	return s.finish(ctx, id, workerID, `status = 'cancelled', error_code = ?, error_message = ?`,
 		pressluft.JobEvent{Step: "cancelled", Level: pressluft.LevelWarn, Message: "Job cancelled; its process was stopped."},
+		func(tx *Tx, ref jobRef) error {
+			return failResource(tx, ref, pressluft.EJobCancelled, cancelledRunning)
+		},
 		pressluft.EJobCancelled, cancelledRunning)
 }
 
-// finish moves a running job to a final status; any status but succeeded
-// also marks its resource failed.
-func (s *JobService) finish(ctx context.Context, id, workerID, set string, ev pressluft.JobEvent, args ...any) error {
+// finish moves a running job to a final status and lets then record its
+// effect on the job's resources, in one transaction.
+func (s *JobService) finish(ctx context.Context, id, workerID, set string, ev pressluft.JobEvent, then func(*Tx, jobRef) error, args ...any) error {
 	tx, err := s.db.BeginTx(ctx)
 	if err != nil {
 		return err
@@ -145,14 +162,12 @@ func (s *JobService) finish(ctx context.Context, id, workerID, set string, ev pr
 	if err := addEvent(tx, id, ev); err != nil {
 		return err
 	}
-	if ev.Step != "succeeded" {
-		ref, err := findJobRef(tx, id)
-		if err != nil {
-			return err
-		}
-		if err := failResource(tx, ref, pressluft.EJobCancelled, cancelledRunning); err != nil {
-			return err
-		}
+	ref, err := findJobRef(tx, id)
+	if err != nil {
+		return err
+	}
+	if err := then(tx, ref); err != nil {
+		return err
 	}
 	return tx.Commit()
 }

@@ -45,7 +45,7 @@ func TestQueue_ClaimCompleteLifecycle(t *testing.T) {
 	if again := mustClaim(t, js, "w2"); again != nil {
 		t.Fatalf("claimed a running job twice: %+v", again)
 	}
-	if err := js.Complete(ctx, j.ID, "w1", map[string]int{"n": 1}); err != nil {
+	if err := js.Complete(ctx, j.ID, "w1", &pressluft.JobDone{Result: map[string]int{"n": 1}}); err != nil {
 		t.Fatal(err)
 	}
 	done, err := js.FindJobByID(ctx, j.ID)
@@ -68,35 +68,90 @@ func TestQueue_ClaimCompleteLifecycle(t *testing.T) {
 	}
 }
 
-func TestQueue_OneRunningJobPerSiteAndNode(t *testing.T) {
+func TestQueue_LockScopes(t *testing.T) {
 	t.Parallel()
 	db, _ := mustOpenDB(t)
 	js := sqlite.NewJobService(db)
 	ctx := context.Background()
-	a := mustEnqueue(t, js, pressluft.NewJob{SiteID: "site-1", NodeID: "node-1"})
-	b := mustEnqueue(t, js, pressluft.NewJob{SiteID: "site-1", NodeID: "node-2"}) // same site
-	c := mustEnqueue(t, js, pressluft.NewJob{SiteID: "site-2", NodeID: "node-1"}) // same node
-	d := mustEnqueue(t, js, pressluft.NewJob{SiteID: "site-3", NodeID: "node-3"}) // independent
+	site := func(s, n string) pressluft.NewJob {
+		return pressluft.NewJob{Type: pressluft.JobEnvCreate, SiteID: s, NodeID: n}
+	}
+	a := mustEnqueue(t, js, site("site-1", "node-1"))
+	b := mustEnqueue(t, js, site("site-1", "node-1")) // same site: waits for a
+	c := mustEnqueue(t, js, site("site-2", "node-1")) // other site, same node: runs beside a
+	prov := mustEnqueue(t, js, pressluft.NewJob{Type: pressluft.JobNodeProvision, NodeID: "node-1"})
+	late := mustEnqueue(t, js, site("site-3", "node-1"))                             // queued after the provision: waits for it
+	other := mustEnqueue(t, js, site("site-4", "node-2"))                            // another node: free
+	maint := mustEnqueue(t, js, pressluft.NewJob{Type: pressluft.JobSessionCleanup}) // holds nothing
 
-	if got := mustClaim(t, js, "w"); got.ID != a.ID {
-		t.Fatalf("first claim = %s, want %s", got.ID, a.ID)
+	var got []string
+	for j := mustClaim(t, js, "w"); j != nil; j = mustClaim(t, js, "w") {
+		got = append(got, j.ID)
 	}
-	// b and c wait for a; d may run beside it.
-	if got := mustClaim(t, js, "w"); got == nil || got.ID != d.ID {
-		t.Fatalf("second claim = %+v, want %s", got, d.ID)
+	if want := []string{a.ID, c.ID, other.ID, maint.ID}; !equal(got, want) {
+		t.Fatalf("claimed %v, want a, c, other, maint %v", got, want)
 	}
-	if got := mustClaim(t, js, "w"); got != nil {
-		t.Fatalf("claimed %s while its site or node is busy", got.ID)
+	for _, id := range []string{a.ID, c.ID} {
+		if err := js.Complete(ctx, id, "w", nil); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := js.Complete(ctx, a.ID, "w", nil); err != nil {
+	// b was queued before the provision and goes first; the provision waits
+	// for it, and late waits behind the provision.
+	if j := mustClaim(t, js, "w"); j == nil || j.ID != b.ID {
+		t.Fatalf("claim = %+v, want b", j)
+	}
+	if j := mustClaim(t, js, "w"); j != nil {
+		t.Fatalf("claimed %s (%s) while site work runs on its node or a provision waits", j.Type, j.ID)
+	}
+	if err := js.Complete(ctx, b.ID, "w", nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustClaim(t, js, "w"); got == nil || got.ID != b.ID {
-		t.Fatalf("after a finished: claim = %+v, want %s", got, b.ID)
+	if j := mustClaim(t, js, "w"); j == nil || j.ID != prov.ID {
+		t.Fatalf("claim = %+v, want the provision", j)
 	}
-	// c shares node-1 with nobody running now, but b holds site-1 only, so c runs.
-	if got := mustClaim(t, js, "w"); got == nil || got.ID != c.ID {
-		t.Fatalf("claim = %+v, want %s", got, c.ID)
+	if j := mustClaim(t, js, "w"); j != nil {
+		t.Fatalf("claimed %s while its node is being provisioned", j.Type)
+	}
+	if err := js.Complete(ctx, prov.ID, "w", nil); err != nil {
+		t.Fatal(err)
+	}
+	if j := mustClaim(t, js, "w"); j == nil || j.ID != late.ID {
+		t.Fatalf("claim = %+v, want late", j)
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestQueue_UniqueKey(t *testing.T) {
+	t.Parallel()
+	db, _ := mustOpenDB(t)
+	js := sqlite.NewJobService(db)
+	ctx := context.Background()
+	first := mustEnqueue(t, js, pressluft.NewJob{Type: pressluft.JobNodeProvision, NodeID: "n", UniqueKey: "k"})
+	again := mustEnqueue(t, js, pressluft.NewJob{Type: pressluft.JobNodeProvision, NodeID: "n", UniqueKey: "k"})
+	if again.ID != first.ID || !again.Duplicate || first.Duplicate {
+		t.Fatalf("second enqueue = %s (duplicate %v), want %s", again.ID, again.Duplicate, first.ID)
+	}
+	mustClaim(t, js, "w")
+	if running := mustEnqueue(t, js, pressluft.NewJob{Type: pressluft.JobNodeProvision, NodeID: "n", UniqueKey: "k"}); running.ID != first.ID {
+		t.Fatal("a running job's key was taken again")
+	}
+	if err := js.Complete(ctx, first.ID, "w", nil); err != nil {
+		t.Fatal(err)
+	}
+	if next := mustEnqueue(t, js, pressluft.NewJob{Type: pressluft.JobNodeProvision, NodeID: "n", UniqueKey: "k"}); next.ID == first.ID || next.Duplicate {
+		t.Fatal("a finished job's key still blocks")
 	}
 }
 
@@ -284,5 +339,50 @@ func TestQueue_ListFiltersAndPages(t *testing.T) {
 	}
 	if page2[0].ID >= page[2].ID {
 		t.Fatal("pages are not newest first")
+	}
+}
+
+func TestQueue_PeriodicRunsOncePerPeriod(t *testing.T) {
+	t.Parallel()
+	db, clk := mustOpenDB(t)
+	js := sqlite.NewJobService(db)
+	// A second process on the same database.
+	other := sqlite.NewJobService(db)
+	ctx := context.Background()
+	periodic := []pressluft.PeriodicJob{{Name: "cleanup", Every: time.Hour, Job: pressluft.NewJob{Type: pressluft.JobSessionCleanup}}}
+	count := func() int {
+		jobs, _, err := js.FindJobs(ctx, pressluft.JobFilter{Type: pressluft.JobSessionCleanup})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(jobs)
+	}
+	enqueue := func(q *sqlite.JobService) int {
+		n, err := q.EnqueueDue(ctx, periodic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := enqueue(js) + enqueue(other); n != 1 || count() != 1 {
+		t.Fatalf("first period: enqueued %d, %d jobs", n, count())
+	}
+	clk.Add(30 * time.Minute)
+	if n := enqueue(js) + enqueue(other); n != 0 {
+		t.Fatalf("enqueued %d before the period ended", n)
+	}
+	// The run is still queued when the next period comes: not stacked.
+	clk.Add(31 * time.Minute)
+	if n := enqueue(other); n != 0 || count() != 1 {
+		t.Fatalf("a second run was queued beside the first: %d", count())
+	}
+	j := mustClaim(t, js, "w")
+	if err := js.Complete(ctx, j.ID, "w", nil); err != nil {
+		t.Fatal(err)
+	}
+	// Ten hours of downtime: one run, not ten.
+	clk.Add(10 * time.Hour)
+	if n := enqueue(js) + enqueue(other); n != 1 || count() != 2 {
+		t.Fatalf("after downtime: enqueued %d, %d jobs", n, count())
 	}
 }

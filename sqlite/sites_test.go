@@ -139,13 +139,18 @@ func TestEnvironments_CreateDeleteAndStatus(t *testing.T) {
 	}
 	_, err = sites.DeleteEnvironment(ctx, a.Environment.ID)
 	wantCode(t, err, pressluft.EConflict) // production goes with its site
-	if _, err := sites.DeleteEnvironment(ctx, env.ID); err != nil {
+	del, err := sites.DeleteEnvironment(ctx, env.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := sites.FindEnvironmentByID(ctx, env.ID); got.Status != pressluft.StatusDeleting {
 		t.Fatalf("status = %s", got.Status)
 	}
-	if err := sites.PurgeEnvironment(ctx, env.ID); err != nil {
+	// The delete job's success purges the environment in its own transaction.
+	if j, _ := js.Claim(ctx, "w", lease); j == nil || j.ID != del.ID {
+		t.Fatalf("claimed %v, want the delete job", j)
+	}
+	if err := js.Complete(ctx, del.ID, "w", &pressluft.JobDone{PurgeEnvironments: []string{env.ID}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = sites.FindEnvironmentByID(ctx, env.ID)
@@ -179,8 +184,13 @@ func TestEnvironments_Reset(t *testing.T) {
 	}
 	_, err = sites.ResetEnvironment(ctx, envID)
 	wantCode(t, err, pressluft.EResetValidation) // never had a release
-	if err := sites.SetCurrentRelease(ctx, envID, &pressluft.Release{ID: "01000000-0000-7000-8000-0000000000aa", Source: "initial",
-		Path: "/srv/pressluft/aaa-production/releases/r1", Health: pressluft.HealthHealthy}); err != nil {
+	// A job that recorded a release (and was then lost) makes it resettable.
+	nj, _ := js.Enqueue(ctx, pressluft.NewJob{Type: pressluft.JobNoop, SiteID: a.Site.ID, EnvironmentID: envID})
+	if c, _ := js.Claim(ctx, "w", lease); c == nil || c.ID != nj.ID {
+		t.Fatalf("claimed %v", c)
+	}
+	if err := js.Complete(ctx, nj.ID, "w", &pressluft.JobDone{Release: &pressluft.Release{ID: "01000000-0000-7000-8000-0000000000aa",
+		Source: "initial", Path: "/srv/pressluft/aaa-production/releases/r1", Health: pressluft.HealthHealthy}}); err != nil {
 		t.Fatal(err)
 	}
 	env, err := sites.ResetEnvironment(ctx, envID)

@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -183,14 +184,9 @@ func (p *Pool) Run(ctx context.Context, n *pressluft.Node, cmd string, stdin []b
 }
 
 func (p *Pool) run(ctx context.Context, n *pressluft.Node, cmd string, stdin []byte) (*Result, error) {
-	c, err := p.client(ctx, n)
+	sess, err := p.session(ctx, n)
 	if err != nil {
 		return nil, err
-	}
-	sess, err := c.NewSession()
-	if err != nil {
-		p.Forget(n.ID)
-		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost.", n.Host)
 	}
 	defer sess.Close()
 	var stdout, stderr bytes.Buffer
@@ -221,6 +217,89 @@ func (p *Pool) run(ctx context.Context, n *pressluft.Node, cmd string, stdin []b
 		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost while running a command.", n.Host)
 	}
 	return res, nil
+}
+
+// Stream runs cmd on the node with request written to its stdin, which then
+// stays open until the command ends: a remote program that watches stdin
+// learns of a cancel as EOF, whatever sits between it and sshd (sudo, sh).
+// Each line of stdout goes to onLine as it arrives. When ctx ends, stdin is
+// closed and the session torn down. A broken cached connection is redialled
+// once, before anything was sent.
+func (p *Pool) Stream(ctx context.Context, n *pressluft.Node, cmd string, request []byte, onLine func([]byte)) (*Result, error) {
+	sess, err := p.session(ctx, n)
+	if err != nil && pressluft.ErrorCode(err) == pressluft.ENodeUnreachable && ctx.Err() == nil {
+		p.Forget(n.ID)
+		sess, err = p.session(ctx, n)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+	var stderr bytes.Buffer
+	sess.Stderr = &stderr
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := sess.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := sess.Start(cmd); err != nil {
+		p.Forget(n.ID)
+		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost.", n.Host)
+	}
+	if _, err := stdin.Write(request); err != nil {
+		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost while sending a request.", n.Host)
+	}
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		r := bufio.NewReaderSize(stdout, 64<<10)
+		for {
+			line, err := r.ReadBytes('\n')
+			if len(line) > 0 {
+				onLine(line)
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { <-read; done <- sess.Wait() }()
+	select {
+	case <-ctx.Done():
+		stdin.Close()
+		sess.Close()
+		<-done
+		return nil, ctx.Err()
+	case err = <-done:
+	}
+	res := &Result{Stderr: stderr.Bytes()}
+	var exit *ssh.ExitError
+	if errors.As(err, &exit) {
+		res.ExitCode = exit.ExitStatus()
+		return res, nil
+	} else if err != nil {
+		p.Forget(n.ID)
+		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost while running a command.", n.Host)
+	}
+	return res, nil
+}
+
+// session opens a session on the node's cached connection.
+func (p *Pool) session(ctx context.Context, n *pressluft.Node) (*ssh.Session, error) {
+	c, err := p.client(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := c.NewSession()
+	if err != nil {
+		p.Forget(n.ID)
+		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost.", n.Host)
+	}
+	return sess, nil
 }
 
 // Probe checks on a new connection that the node accepts SSH logins now

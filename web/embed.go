@@ -1,5 +1,6 @@
-// Package web holds the dashboard: plain HTML, CSS and ES modules embedded
-// into the binary, so serving it needs no Node toolchain and no build step.
+// Package web holds the dashboard: a Nuxt single-page app (sources in app/)
+// whose generated files in dist/ are committed and embedded, so building and
+// serving the binary needs no Node toolchain. `make web` regenerates dist/.
 package web
 
 import (
@@ -7,14 +8,14 @@ import (
 	"io/fs"
 )
 
-// Files is the embedded tree; paths start with "static/".
+// files is the generated app; "all:" keeps the "_nuxt" directory.
 //
-//go:embed static
-var Files embed.FS
+//go:embed all:dist
+var files embed.FS
 
-// FS returns the dashboard files rooted at static/ (index.html at the top).
+// FS returns the dashboard files rooted at dist/ (index.html at the top).
 func FS() fs.FS {
-	sub, err := fs.Sub(Files, "static")
+	sub, err := fs.Sub(files, "dist")
 	if err != nil {
 		// Only reachable if the embed directive above is changed.
 		panic(err)

@@ -31,12 +31,16 @@ func openForCLI(name string, args []string, define func(fs *flag.FlagSet)) (*Mai
 
 func runAdmin(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 || (args[0] != "create" && args[0] != "reset-password") {
-		return fmt.Errorf("usage: pressluft admin create|reset-password --email E --password P")
+		return fmt.Errorf("usage: pressluft admin create|reset-password --email E --password P [--revoke-tokens]")
 	}
 	var email, password string
+	var revokeTokens bool
 	m, _, err := openForCLI("admin "+args[0], args[1:], func(fs *flag.FlagSet) {
 		fs.StringVar(&email, "email", "", "administrator e-mail")
-		fs.StringVar(&password, "password", "", "new password (at least 8 characters)")
+		fs.StringVar(&password, "password", "", "new password (8 characters to 72 bytes)")
+		if args[0] == "reset-password" {
+			fs.BoolVar(&revokeTokens, "revoke-tokens", false, "also revoke the user's API tokens")
+		}
 	})
 	if err != nil {
 		return err
@@ -52,11 +56,25 @@ func runAdmin(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "created administrator %s (%s)\n", u.Email, u.ID)
 		return audit.Record(ctx, &pressluft.AuditEntry{Actor: "cli", Action: "user.create", ResourceType: "user", ResourceID: u.ID, Result: "success"})
 	}
-	if err := auth.ResetPassword(ctx, email, password); err != nil {
+	revoked, err := auth.ResetPassword(ctx, email, password, revokeTokens)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "password of %s reset; its sessions were ended\n", email)
-	return audit.Record(ctx, &pressluft.AuditEntry{Actor: "cli", Action: "user.reset_password", ResourceType: "user", ResourceID: email, Result: "success"})
+	switch {
+	case !revokeTokens:
+		fmt.Fprintf(out, "password of %s reset; its sessions were ended; its API tokens were kept (--revoke-tokens revokes them)\n", email)
+	case revoked == 1:
+		fmt.Fprintf(out, "password of %s reset; its sessions were ended; 1 API token revoked\n", email)
+	default:
+		fmt.Fprintf(out, "password of %s reset; its sessions were ended; %d API tokens revoked\n", email, revoked)
+	}
+	if err := audit.Record(ctx, &pressluft.AuditEntry{Actor: "cli", Action: "user.reset_password", ResourceType: "user", ResourceID: email, Result: "success"}); err != nil {
+		return err
+	}
+	if revokeTokens {
+		return audit.Record(ctx, &pressluft.AuditEntry{Actor: "cli", Action: "token.revoke", ResourceType: "user", ResourceID: email, Result: "success"})
+	}
+	return nil
 }
 
 func runNode(ctx context.Context, args []string, out io.Writer) error {

@@ -23,7 +23,7 @@ Commands:
   migrate                   apply database migrations and exit
   version                   print the version
   admin create --email E --password P
-  admin reset-password --email E --password P
+  admin reset-password --email E --password P [--revoke-tokens]
   node ssh-key              print the control plane's public SSH key
   node list                 list nodes
   node add --name N --host H [--port 22] [--user root]

@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"net"
 	nethttp "net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/pressluft/pressluft"
+	"github.com/pressluft/pressluft/agent"
 	"github.com/pressluft/pressluft/ansible"
 	"github.com/pressluft/pressluft/http"
 	"github.com/pressluft/pressluft/jobs"
@@ -35,6 +37,8 @@ type Config struct {
 	ProbeInterval       time.Duration
 	WordPressArchiveURL string
 	AnsiblePlaybook     string
+	TrustedProxies      []netip.Prefix // peers whose X-Forwarded-For is believed
+	AllowedHosts        []string       // Host names served; empty serves any
 }
 
 // Main wires the program together; the end-to-end tests reuse it.
@@ -67,6 +71,16 @@ func (m *Main) ParseFlags(cmd string, args []string) error {
 	if cmd == "serve" {
 		fs.StringVar(&m.Config.Listen, "listen", m.Config.Listen, "HTTP listen address (PRESSLUFT_LISTEN_ADDR)")
 		fs.BoolVar(&m.Config.SecureCookies, "secure-cookies", false, "mark cookies Secure (when a TLS proxy is in front)")
+		fs.Func("trusted-proxy", "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed", func(v string) error {
+			p, err := http.ParsePrefixes(v)
+			m.Config.TrustedProxies = append(m.Config.TrustedProxies, p...)
+			return err
+		})
+		fs.Func("allowed-hosts", "comma-separated host names the dashboard and API answer to (against DNS rebinding); empty answers any", func(v string) error {
+			h, err := http.ParseHosts(v)
+			m.Config.AllowedHosts = append(m.Config.AllowedHosts, h...)
+			return err
+		})
 	}
 	if cmd == "serve" || cmd == "worker" {
 		fs.IntVar(&m.Config.Workers, "workers", m.Config.Workers, "jobs run at once by this process")
@@ -81,6 +95,9 @@ func (m *Main) ParseFlags(cmd string, args []string) error {
 // openStore opens the database with the secret key of the data directory.
 func (m *Main) openStore() error {
 	if err := os.MkdirAll(m.Config.DataDir, 0o700); err != nil {
+		return err
+	}
+	if err := sqlite.CheckDataDir(m.Config.DataDir); err != nil {
 		return err
 	}
 	key, err := sqlite.LoadOrCreateKey(filepath.Join(m.Config.DataDir, "secret.key"))
@@ -137,18 +154,24 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Runner = jobs.NewRunner(m.JobsSvc, m.Logger)
 	m.Runner.Concurrency, m.Runner.Lease = m.Config.Workers, m.Config.JobLease
 	m.JobsSvc.Notify = m.Runner.Wake
-	h := &jobs.Handlers{Nodes: nodes, Sites: sites, Secrets: secrets, SSH: m.SSH, Logger: m.Logger,
-		Playbooks: &ansible.Runner{Dir: playbookDir, Binary: m.Config.AnsiblePlaybook,
-			ControlPathDir: filepath.Join(m.Config.DataDir, "cp"), TempDir: filepath.Join(m.Config.DataDir, "tmp")},
-		HTTPCheck: httpCheck, WordPressArchiveURL: m.Config.WordPressArchiveURL}
-	h.Register(m.Runner)
+	m.Runner.Periodic = jobs.Periodic()
+	auth := sqlite.NewAuthService(m.DB)
+	h := &jobs.Handlers{Nodes: nodes, Sites: sites, Secrets: secrets, Auth: auth, Logger: m.Logger,
+		Config: &ansible.NodeConfig{SSH: m.SSH, Nodes: nodes, Secrets: secrets, WordPressArchiveURL: m.Config.WordPressArchiveURL,
+			Runner: &ansible.Runner{Dir: playbookDir, Binary: m.Config.AnsiblePlaybook,
+				ControlPathDir: filepath.Join(m.Config.DataDir, "cp"), TempDir: filepath.Join(m.Config.DataDir, "tmp")}},
+		Envs: agent.New(m.SSH), FetchURL: httpCheck, HealthRetryDelay: time.Second}
+	if err := h.Register(m.Runner); err != nil {
+		return err
+	}
 
 	if m.Config.ServeHTTP {
 		m.HTTP = http.NewServer(m.Logger)
-		m.HTTP.Auth, m.HTTP.Audit, m.HTTP.Nodes, m.HTTP.Sites = sqlite.NewAuthService(m.DB), sqlite.NewAuditService(m.DB), nodes, sites
+		m.HTTP.Auth, m.HTTP.Audit, m.HTTP.Nodes, m.HTTP.Sites = auth, sqlite.NewAuditService(m.DB), nodes, sites
 		m.HTTP.Jobs, m.HTTP.Settings, m.HTTP.Metrics = m.JobsSvc, sqlite.NewSettingsService(m.DB), sqlite.NewMetricsService(m.DB)
 		m.HTTP.PublicKey = func() string { return pub }
 		m.HTTP.SecureCookies = m.Config.SecureCookies
+		m.HTTP.TrustedProxies, m.HTTP.AllowedHosts = m.Config.TrustedProxies, m.Config.AllowedHosts
 		m.HTTP.Static = web.FS()
 		if err := m.HTTP.Open(m.Config.Listen); err != nil {
 			return err

@@ -1,0 +1,76 @@
+package nodeagent
+
+import (
+	"context"
+
+	"github.com/pressluft/pressluft/agent/protocol"
+)
+
+// envCreate builds a production environment from the node's WordPress and
+// installs WordPress into it. An installed site is left as it is.
+func (a *agent) envCreate(ctx context.Context, env *protocol.Env, in *protocol.Install) (*protocol.EnvResult, error) {
+	s, err := a.setup(ctx, env, codeSource{Dir: wordpressSrc})
+	if err != nil {
+		return nil, err
+	}
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
+	var installed struct {
+		AlreadyInstalled bool `json:"already_installed"`
+	}
+	stdin := map[string]any{
+		"url": cleanURL(env.URL), "title": in.Title, "admin_user": in.AdminUser,
+		"admin_email": in.AdminEmail, "admin_password": in.AdminPassword, "public": !s.data.Noindex,
+	}
+	if err := a.runHelper(ctx, s.user, s.p.Root, "install", nil, stdin, &installed); err != nil {
+		return nil, err
+	}
+	if installed.AlreadyInstalled {
+		a.event("install", "WordPress was already installed: left as it is")
+	} else {
+		a.event("install", "installed WordPress at "+cleanURL(env.URL))
+	}
+	health, err := a.health(ctx, s.user, s.p)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkHealthy(health, env.URL); err != nil {
+		return nil, err
+	}
+	a.event("health", "WordPress "+health.WPVersion+" answers at "+health.Home)
+	return &protocol.EnvResult{ReleaseID: env.ReleaseID, AlreadyInstalled: installed.AlreadyInstalled, Health: health}, nil
+}
+
+// envHealth reports WordPress's own view of an environment.
+func (a *agent) envHealth(ctx context.Context, env *protocol.Env) (*protocol.EnvResult, error) {
+	p := pathsFor(env.Name, "")
+	if !exists(p.Current + "/wp-load.php") {
+		return nil, errorf(protocol.ErrNotFound, "%s/current holds no WordPress", p.Root)
+	}
+	u, found, err := lookupEnvUser(p)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, errorf(protocol.ErrNotFound, "environment %s has no user", env.Name)
+	}
+	if err := a.installHelper(); err != nil {
+		return nil, err
+	}
+	health, err := a.health(ctx, u, p)
+	if err != nil {
+		return nil, err
+	}
+	if env.URL != "" {
+		if err := checkHealthy(health, env.URL); err != nil {
+			_, msg := errorCode(err)
+			a.warn("health", msg)
+		}
+	}
+	release := ""
+	if cur, err := readlink(p.Current); err == nil {
+		release = cur
+	}
+	return &protocol.EnvResult{ReleaseID: release, Health: health}, nil
+}

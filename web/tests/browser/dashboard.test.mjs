@@ -1,0 +1,338 @@
+// The dashboard in Chromium against the real control plane binary: every
+// page, every form with good and bad input, live job progress, cancel,
+// tokens, logout and session expiry. Flows that need a real node are in
+// node-flows.e2e.mjs (run by make e2e).
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { launchBrowser, screenshotPath, startControlPlane } from './harness.mjs'
+import { axe, guard, login } from './pages.mjs'
+
+let cp, browser, ctx, page, g, fx
+
+before(async () => {
+  cp = await startControlPlane()
+  fx = cp.fixture
+  browser = await launchBrowser()
+  ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } })
+  page = await ctx.newPage()
+  g = guard(page)
+})
+
+after(async () => {
+  await browser?.close()
+  await cp?.stop()
+})
+
+const byTestId = (id) => page.locator(`[data-testid="${id}"]`)
+
+describe('login', () => {
+  it('refuses a wrong password and names the problem', async () => {
+    await page.goto(`${cp.base}/sites`)
+    await page.waitForURL(/\/login\?next=%2Fsites/)
+    await page.getByLabel('E-mail').fill(fx.admin_email)
+    await page.getByLabel('Password').fill('wrong horse')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('alert').filter({ hasText: /e-mail or password/i }).waitFor()
+    assert.match(page.url(), /\/login/)
+  })
+
+  it('signs in and returns to the page asked for', async () => {
+    await page.getByLabel('Password').fill(fx.admin_password)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.waitForURL(`${cp.base}/sites`)
+    await page.getByRole('heading', { name: 'Sites', level: 1 }).waitFor()
+    g.check('login')
+  })
+
+  it('shows the running version', async () => {
+    const health = await (await fetch(`${cp.base}/api/health`)).json()
+    assert.ok(health.version, 'the health answer carries a version')
+    await page.locator('[data-testid="version"]', { hasText: health.version }).waitFor()
+  })
+})
+
+describe('sites', () => {
+  it('lists each site with status, production URL, node, environments and last job', async () => {
+    await page.goto(`${cp.base}/sites`)
+    const row = page.locator('[data-testid="sites-table"] tbody tr', { hasText: 'Acme Shop' })
+    await row.getByRole('link', { name: /sslip\.io/ }).waitFor()
+    await row.getByText('active').first().waitFor()
+    await row.getByRole('link', { name: 'web-1' }).waitFor()
+    await row.getByText('staging').waitFor()
+    await row.getByRole('link', { name: 'Create environment' }).waitFor()
+    assert.equal(await page.locator('[data-testid="sites-table"] tbody tr').count(), 3)
+  })
+
+  it('reports a bad slug on its field and clears it once the field changes', async () => {
+    await page.getByLabel('Name', { exact: true }).fill('Shop Two')
+    await page.getByLabel('Slug').fill('2bad')
+    await page.getByRole('button', { name: 'Create site' }).click()
+    const err = page.locator('[data-field="slug"] .field-error')
+    await err.waitFor()
+    const text = await err.textContent()
+    assert.match(text, /^Slug /, 'the message names the field by its label')
+    assert.equal(await page.getByLabel('Slug').getAttribute('aria-invalid'), 'true')
+    await page.getByLabel('Slug').fill('shoptwo')
+    await err.waitFor({ state: 'detached' })
+  })
+
+  it('creates a site and shows the admin password once', async () => {
+    await page.getByRole('button', { name: 'Create site' }).click()
+    const panel = page.locator('#credentials')
+    await panel.getByText('Save this password now.').waitFor()
+    const password = await panel.locator('.secret-value').nth(1).textContent()
+    assert.equal(password.length, 24)
+    await page.getByRole('status').filter({ hasText: 'Creating site Shop Two.' }).waitFor()
+    await page.locator('[data-testid="sites-table"] tbody tr', { hasText: 'Shop Two' }).waitFor()
+    await panel.getByRole('button', { name: 'I have saved the password' }).click()
+    await panel.waitFor({ state: 'detached' })
+  })
+
+  it('lets notices be dismissed', async () => {
+    const notices = page.locator('.notices .notice')
+    const before = await notices.count()
+    assert.ok(before > 0)
+    await notices.first().getByRole('button', { name: 'Dismiss notice' }).click()
+    assert.equal(await notices.count(), before - 1)
+  })
+
+  it('keeps the summary strip current after a create', async () => {
+    await page.locator('.metrics .metric', { hasText: 'sites' }).first().locator('.metric-value', { hasText: '4' }).waitFor()
+  })
+
+  it('shows every environment of a site with its URL and actions', async () => {
+    await page.goto(`${cp.base}/sites/${fx.site}`)
+    await page.getByRole('heading', { name: /Acme Shop/, level: 1 }).waitFor()
+    assert.equal(await page.title(), 'Acme Shop · Pressluft')
+    const staging = page.locator('[data-env="staging"]')
+    await staging.getByRole('link', { name: /sslip\.io/ }).waitFor()
+    await staging.getByRole('button', { name: 'Delete Staging' }).waitFor()
+    await page.locator('[data-env="production"]').getByRole('link', { name: /sslip\.io/ }).waitFor()
+  })
+
+  it('validates the staging form and creates a staging copy', async () => {
+    const form = page.locator('form', { has: page.getByRole('button', { name: 'Create environment' }) })
+    await form.getByLabel('Name').fill('QA')
+    await form.getByLabel('Slug').fill('staging')
+    await form.getByRole('button', { name: 'Create environment' }).click()
+    const err = form.locator('[data-field="slug"] .field-error')
+    await err.waitFor()
+    await form.getByLabel('Slug').fill('qa')
+    await err.waitFor({ state: 'detached' })
+    await form.getByRole('button', { name: 'Create environment' }).click()
+    await page.getByRole('status').filter({ hasText: 'Creating staging QA.' }).waitFor()
+    await page.locator('[data-env="qa"]').waitFor()
+  })
+
+  it('offers no staging form on a site with nothing to copy from', async () => {
+    await page.goto(`${cp.base}/sites`)
+    await page.getByRole('link', { name: 'Shop Two' }).click()
+    await page.getByRole('heading', { name: /Shop Two/, level: 1 }).waitFor()
+    await page.getByText('A copy needs an active environment to copy from.').waitFor()
+    assert.equal(await page.getByRole('button', { name: 'Create environment' }).count(), 0)
+  })
+
+  it('says "not found" for a malformed or unknown id', async () => {
+    for (const [path, heading] of [['/sites/not-an-id', 'Site not found'], ['/nodes/123', 'Node not found'],
+      ['/jobs/00000000-0000-7000-8000-000000000000', 'Job not found'], ['/no/such/page', 'Page not found']]) {
+      await page.goto(`${cp.base}${path}`)
+      await page.getByRole('heading', { name: heading }).waitFor()
+    }
+  })
+})
+
+describe('nodes', () => {
+  it('hides decommissioned nodes unless asked and shows errors in full', async () => {
+    await page.goto(`${cp.base}/nodes`)
+    const table = byTestId('nodes-table')
+    await table.getByRole('link', { name: 'web-1' }).waitFor()
+    assert.equal(await table.getByRole('link', { name: 'old-box' }).count(), 0)
+    await page.getByText(/check the firewall and that sshd runs\)$/).waitFor()
+    await page.getByLabel(/Show 1 decommissioned node/).check()
+    await table.getByRole('link', { name: 'old-box' }).waitFor()
+    await page.locator('.metrics .metric', { hasText: /^\s*2\s*nodes$/ }).waitFor()
+  })
+
+  it('validates the add form and adds a node', async () => {
+    const form = page.locator('form', { has: page.getByRole('button', { name: 'Add node' }) })
+    await form.getByLabel('Name').fill('web-3')
+    await form.getByLabel('Host').fill('not a host!')
+    await form.getByRole('button', { name: 'Add node' }).click()
+    const err = form.locator('[data-field="host"] .field-error')
+    await err.waitFor()
+    assert.match(await err.textContent(), /^Host /)
+    await form.getByLabel('Host').fill('127.0.0.9')
+    await err.waitFor({ state: 'detached' })
+    await form.getByRole('button', { name: 'Add node' }).click()
+    await byTestId('nodes-table').getByRole('link', { name: 'web-3' }).waitFor()
+  })
+
+  it('follows a connection test live until it fails', async () => {
+    await byTestId('nodes-table').getByRole('link', { name: 'web-3' }).click()
+    await page.getByRole('heading', { name: /web-3/, level: 1 }).waitFor()
+    assert.equal(await page.title(), 'web-3 · Pressluft')
+    await page.getByRole('button', { name: 'Test connection' }).click()
+    const notice = page.getByRole('status').filter({ hasText: 'Testing the connection to web-3.' })
+    await notice.getByRole('link', { name: /View job/ }).click()
+    await page.getByRole('heading', { name: /Test node connection/, level: 1 }).waitFor()
+    // The stream brings the end of the job without a reload.
+    await page.locator('h1 .badge', { hasText: 'failed' }).waitFor({ timeout: 60000 })
+    await page.locator('.events .event').first().waitFor()
+    await byTestId('job-problem').waitFor()
+    const problem = await byTestId('job-problem').textContent()
+    assert.doesNotMatch(problem, /node_unreachable|ssh_auth_failed/, 'the error is told in words, not as a code')
+  })
+})
+
+describe('jobs', () => {
+  it('shows the whole run time of a retried job and its result in words', async () => {
+    await page.goto(`${cp.base}/jobs/${fx.retried_job}`)
+    await page.getByRole('heading', { name: /Create environment/, level: 1 }).waitFor()
+    assert.equal(await byTestId('job-duration').textContent(), '1 min 15 s')
+    const result = byTestId('job-result')
+    await result.getByText('3 values could not be parsed and may still point at the source.').waitFor()
+    await result.getByText('1841 values').waitFor()
+    assert.equal(await byTestId('job-problem').count(), 0)
+  })
+
+  it('filters by the types the server lists, and shows a type given in the URL', async () => {
+    await page.goto(`${cp.base}/jobs?type=node_check`)
+    const type = page.getByLabel('Type')
+    assert.equal(await type.inputValue(), 'node_check')
+    const options = await type.locator('option').evaluateAll((os) => os.map((o) => o.value))
+    for (const t of ['node_provision', 'node_check', 'site_create', 'env_create', 'env_delete', 'site_delete']) assert.ok(options.includes(t), t)
+    assert.ok(!options.includes('backup_create'), 'no type the server does not list')
+    await page.locator('tbody tr').first().waitFor()
+    for (const t of await page.locator('tbody tr td:first-child').allTextContents()) assert.equal(t, 'Test node connection')
+    await type.selectOption('site_create')
+    await page.waitForURL(/type=site_create/)
+  })
+
+  it('shows a job waiting to retry as a warning, not an error, and cancels it', async () => {
+    await page.goto(`${cp.base}/nodes/${fx.broken_node}`)
+    await page.getByRole('button', { name: 'Provision' }).click()
+    await page.getByRole('status').filter({ hasText: 'Provisioning db-2.' }).getByRole('link', { name: /View job/ }).click()
+    await page.locator('h1 .badge', { hasText: 'waiting to retry' }).waitFor({ timeout: 60000 })
+    assert.equal(await page.getByRole('alert').count(), 0, 'no error box while the job waits to retry')
+    await byTestId('job-problem').getByText(/Attempt 1 of \d+ failed/).waitFor()
+    await page.getByRole('button', { name: 'Cancel job' }).click()
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel job' }).click()
+    await page.locator('h1 .badge', { hasText: 'cancelled' }).waitFor()
+    await page.locator('.metrics .metric', { hasText: 'jobs queued' }).locator('.metric-value', { hasText: '0' }).waitFor()
+  })
+})
+
+describe('settings and tokens', () => {
+  it('validates and saves the preview domain', async () => {
+    await page.goto(`${cp.base}/settings`)
+    await page.getByLabel(/Preview domain/).fill('not a domain')
+    await page.getByRole('button', { name: 'Save settings' }).click()
+    await page.locator('[data-field="preview_domain"] .field-error').waitFor()
+    await page.getByLabel(/Preview domain/).fill('preview.example.com')
+    await page.getByRole('button', { name: 'Save settings' }).click()
+    await page.getByText('Settings saved.').waitFor()
+    assert.equal(await page.getByText(/DNS-01|Offsite/i).count(), 0, 'settings that do not work yet are not offered')
+  })
+
+  it('creates a token, shows it once and revokes it', async () => {
+    await page.getByRole('button', { name: 'Create token' }).click()
+    await page.locator('[data-field="name"] .field-error').waitFor()
+    await page.getByLabel('New token name').fill('ci-deploy')
+    await page.getByRole('button', { name: 'Create token' }).click()
+    const token = await page.locator('#new-token .secret-value').textContent()
+    assert.match(token, /^plt_[A-Za-z0-9_-]{43}$/)
+    const me = await fetch(`${cp.base}/api/me`, { headers: { Authorization: `Bearer ${token}` } })
+    assert.equal(me.status, 200)
+    await byTestId('tokens-table').getByText('ci-deploy').waitFor()
+    await page.getByRole('button', { name: 'Revoke ci-deploy' }).click()
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke token' }).click()
+    await page.getByText('No API tokens.').waitFor()
+    assert.equal((await fetch(`${cp.base}/api/me`, { headers: { Authorization: `Bearer ${token}` } })).status, 401)
+  })
+})
+
+describe('audit log', () => {
+  it('lists changes and filters them by action', async () => {
+    await page.goto(`${cp.base}/audit`)
+    await page.getByRole('cell', { name: 'token.create' }).first().waitFor()
+    await page.getByLabel('Action').fill('site.create')
+    await page.getByRole('button', { name: 'Apply' }).click()
+    await page.waitForURL(/action=site.create/)
+    await page.getByRole('cell', { name: 'site.create' }).first().waitFor()
+    assert.equal(await page.getByRole('cell', { name: 'token.create' }).count(), 0)
+  })
+})
+
+describe('every page', () => {
+  const pages = () => [
+    ['login', '/login'], ['sites', '/sites'], ['site', `/sites/${fx.site}`], ['nodes', '/nodes'], ['node', `/nodes/${fx.active_node}`],
+    ['jobs', '/jobs'], ['job', `/jobs/${fx.retried_job}`], ['job-failed', `/jobs/${fx.failed_job}`], ['audit', '/audit'],
+    ['settings', '/settings'], ['not-found', '/sites/nope'],
+  ]
+
+  it('renders at desktop and phone size without script errors or CSP violations', async () => {
+    for (const [w, h] of [[1440, 900], [390, 844]]) {
+      await page.setViewportSize({ width: w, height: h })
+      for (const [name, path] of pages()) {
+        if (name === 'login') continue
+        await page.goto(`${cp.base}${path}`)
+        await page.locator('h1').first().waitFor()
+        await page.waitForLoadState('networkidle')
+        await page.screenshot({ path: screenshotPath(name, w, h), fullPage: true })
+      }
+      if (w === 390) {
+        const header = await page.locator('header.topbar').boundingBox()
+        assert.ok(header.height <= 110, `the phone header takes ${header.height}px`)
+      }
+    }
+    g.check('every page')
+    await page.setViewportSize({ width: 1440, height: 900 })
+  })
+
+  it('has no serious or critical accessibility violations', async () => {
+    const a11y = await browser.newContext({ bypassCSP: true, viewport: { width: 1440, height: 900 }, storageState: await ctx.storageState() })
+    const p = await a11y.newPage()
+    const found = []
+    for (const [name, path] of pages()) {
+      if (name === 'login') continue
+      await p.goto(`${cp.base}${path}`)
+      await p.locator('h1').first().waitFor()
+      await p.waitForLoadState('networkidle')
+      for (const v of await axe(p)) found.push(`${name}: ${v.id} (${v.impact}) ${v.nodes.join(', ')}`)
+    }
+    const anon = await browser.newContext({ bypassCSP: true })
+    const lp = await anon.newPage()
+    await lp.goto(`${cp.base}/login`)
+    await lp.getByRole('heading', { name: 'Sign in' }).waitFor()
+    await lp.screenshot({ path: screenshotPath('login', 1440, 900) })
+    await lp.setViewportSize({ width: 390, height: 844 })
+    await lp.screenshot({ path: screenshotPath('login', 390, 844) })
+    for (const v of await axe(lp)) found.push(`login: ${v.id} (${v.impact}) ${v.nodes.join(', ')}`)
+    await a11y.close()
+    await anon.close()
+    assert.deepEqual(found, [])
+  })
+})
+
+describe('session', () => {
+  it('sends an expired session back to the login, then to the page', async () => {
+    await page.goto(`${cp.base}/nodes`)
+    await page.getByRole('heading', { name: 'Nodes', level: 1 }).waitFor()
+    // The server forgets the session: the next request answers 401.
+    await ctx.clearCookies()
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click()
+    await page.getByText('Your session has ended. Please sign in again.').waitFor()
+    await page.getByLabel('E-mail').fill(fx.admin_email)
+    await page.getByLabel('Password').fill(fx.admin_password)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('heading', { name: /Jobs|Nodes/, level: 1 }).waitFor()
+  })
+
+  it('signs out', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.waitForURL(/\/login/)
+    await page.goto(`${cp.base}/sites`)
+    await page.waitForURL(/\/login\?next=%2Fsites/)
+    g.check('session')
+  })
+})

@@ -8,7 +8,7 @@ AGENT_ARCHS := amd64 arm64
 DATA_DIR ?= $(CURDIR)/.data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: build agents run demo demo-down test test-go test-php test-ansible e2e bench bench-php deps deps-test deps-e2e
+.PHONY: build agents run demo demo-down test test-go test-php test-ansible test-web web e2e bench bench-php fuzz fuzz-ci deps deps-test deps-e2e
 
 ## build: the control plane with the node agents embedded (bin/pressluft).
 build: agents
@@ -35,7 +35,17 @@ demo-down:
 	@scripts/demo.sh down $(DEMO_FLAGS)
 
 ## test: unit and API tests (no root, no network once the packages are there).
-test: deps-test test-go test-php test-ansible
+test: deps-test test-go test-php test-ansible test-web
+
+## web: rebuild the dashboard (web/dist, committed) from web/app and openapi.yaml. Needs Node.
+web:
+	cd web && NUXT_TELEMETRY_DISABLED=1 npm ci --no-audit --no-fund && NUXT_TELEMETRY_DISABLED=1 npm run generate
+
+# The committed dashboard build matches its sources, its types match openapi.yaml,
+# then Vitest and the browser suite (Chromium) against the real binary.
+test-web:
+	cd web && NUXT_TELEMETRY_DISABLED=1 npm ci --no-audit --no-fund
+	cd web && npm run stale && npm run typecheck && npm run test:unit && npm run test:browser
 
 test-go:
 	go vet ./...
@@ -56,6 +66,20 @@ e2e: deps-e2e build
 ## bench: prints the figures named in the issues (see bench/README.md).
 bench:
 	go test -run '^$$' -bench . -benchtime 1x ./bench/
+
+## fuzz: runs each fuzz target for FUZZTIME (default 10m); stops at the first failure,
+## whose input Go writes to the package's testdata/fuzz/ (commit it: it joins the seed corpus).
+FUZZTIME ?= 10m
+FUZZ_TARGETS := .:FuzzValidate ./http:FuzzDecode ./http:FuzzRoutes ./ssh:FuzzHostKey ./ansible:FuzzFollow
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name in $$pkg for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg" || exit 1; \
+	done
+
+## fuzz-ci: every fuzz target briefly, as CI runs them.
+fuzz-ci:
+	$(MAKE) fuzz FUZZTIME=10s
 
 ## bench-php: time per value of the node helper's search-replace on 1 MB and 5 MB adversarial values.
 bench-php:

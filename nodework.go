@@ -58,8 +58,9 @@ type EnvFacts struct {
 type SearchReplace struct {
 	Hosts []string `json:"hosts"`
 	Cells int      `json:"cells"`
-	// Unparseable counts values that looked serialized, could not be parsed
-	// and may still point at the source.
+	// Unparseable counts cells that still point at the source inside a part
+	// that could not be rewritten safely (serialized data that does not
+	// parse, a C: payload).
 	Unparseable int `json:"unparseable"`
 }
 

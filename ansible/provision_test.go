@@ -17,9 +17,11 @@ const stampPlay = `- hosts: localhost
   gather_facts: false
   vars:
     stamp_roles:
-      packages: []
-      alpha: []
-      beta: [pressluft-test-missing]
+      packages: {}
+      alpha:
+        files: ["{{ watched }}"]
+      beta:
+        services: [pressluft-test-missing]
   tasks:
     - pressluft_node_state:
         dir: "{{ stamp_dir }}"
@@ -90,6 +92,7 @@ func newStampLab(t *testing.T) *stampLab {
 	l.write("roles/alpha/tasks/main.yml", "- ansible.builtin.debug: {msg: alpha}\n")
 	l.write("roles/beta/defaults/main.yml", "beta_setting: 1\n")
 	l.write("roles/beta/tasks/main.yml", "- ansible.builtin.debug: {msg: '{{ beta_setting }}'}\n")
+	l.write("node/alpha.conf", "setting = 1\n")
 	return l
 }
 
@@ -108,7 +111,8 @@ func (l *stampLab) write(rel, body string) {
 func (l *stampLab) run(extra ...string) stampResult {
 	l.t.Helper()
 	args := []string{"-i", "localhost,", "-c", "local",
-		"-e", "stamp_dir=" + l.stamps, "-e", "roles_dir=" + l.roles, "-e", "shared_file=" + l.vars}
+		"-e", "stamp_dir=" + l.stamps, "-e", "roles_dir=" + l.roles, "-e", "shared_file=" + l.vars,
+		"-e", "watched=" + filepath.Join(l.dir, "node", "alpha.conf")}
 	for _, e := range extra {
 		args = append(args, "-e", e)
 	}
@@ -162,7 +166,8 @@ func sameRuns(t *testing.T, step string, got stampResult, want map[string]string
 
 // TestProvisionStamps runs the real ansible-playbook with the shipped
 // plugins: a role is applied until its stamp is recorded, then skipped until
-// its files, its variables or a service its stamp lists change.
+// its files or its variables change, a service its stamp lists stops, or a
+// file it wrote changes on the node.
 func TestProvisionStamps(t *testing.T) {
 	t.Parallel()
 	l := newStampLab(t)
@@ -192,7 +197,7 @@ func TestProvisionStamps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"services": [], "stamp": "` + stamps["beta"] + `"}` + "\n"; string(b) != want {
+	if want := `{"files": {}, "services": [], "stamp": "` + stamps["beta"] + `"}` + "\n"; string(b) != want {
 		t.Fatalf("beta's stamp file:\n%s\nwant\n%s", b, want)
 	}
 
@@ -210,8 +215,6 @@ func TestProvisionStamps(t *testing.T) {
 	if edited.Plan["packages"].Stamp != stamps["packages"] || edited.Plan["beta"].Stamp != stamps["beta"] {
 		t.Fatal("editing alpha changed another role's stamp")
 	}
-	sameRuns(t, "after alpha was applied", l.run(), nil)
-
 	sameRuns(t, "beta_setting overridden", l.run("beta_setting=2"),
 		map[string]string{"beta": "changed since it was applied", "packages": "another role runs"})
 	sameRuns(t, "same override again", l.run("beta_setting=2"), nil)
@@ -229,4 +232,14 @@ func TestProvisionStamps(t *testing.T) {
 	if s := stopped.State["beta"].Stopped; len(s) != 1 || s[0] != "pressluft-test-missing" {
 		t.Fatalf("state module reported stopped %v", s)
 	}
+
+	// A file the role wrote, edited on the node, brings the role back once.
+	l.write("node/alpha.conf", "setting = 2\n")
+	sameRuns(t, "file edited on the node", l.run("beta_setting=2"), map[string]string{
+		"alpha": "changed on the node: " + filepath.Join(l.dir, "node", "alpha.conf"), "packages": "another role runs"})
+	sameRuns(t, "file recorded again", l.run("beta_setting=2"), nil)
+
+	// So is a new check: the role's stamp covers what it is checked by.
+	sameRuns(t, "alpha checked by another file", l.run("beta_setting=2", "watched="+filepath.Join(l.dir, "node", "other.conf")),
+		map[string]string{"alpha": "changed since it was applied", "packages": "another role runs"})
 }

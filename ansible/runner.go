@@ -214,10 +214,11 @@ func (r *Runner) follow(stdout io.Reader, p pressluft.Progress, red *redactor) *
 			}
 			continue
 		}
-		msg := red.clean(ev.Msg)
-		step := ev.Task
-		if ev.Role != "" && !strings.HasPrefix(step, ev.Role+" : ") {
-			step = ev.Role + " : " + ev.Task
+		// Task names are templated and may carry a secret too.
+		msg, task, role := red.clean(ev.Msg), red.clean(ev.Task), red.clean(ev.Role)
+		step := task
+		if role != "" && !strings.HasPrefix(step, role+" : ") {
+			step = role + " : " + task
 		}
 		var level, text string
 		switch ev.Event {
@@ -238,11 +239,11 @@ func (r *Runner) follow(stdout io.Reader, p pressluft.Progress, red *redactor) *
 				level, text = pressluft.LevelWarn, "Failed (ignored): "+msg
 			} else {
 				level, text = pressluft.LevelError, "Failed: "+msg
-				st.failedTask, st.failedMsg = ev.Task, msg
+				st.failedTask, st.failedMsg = task, msg
 			}
 		case "unreachable":
 			level, text = pressluft.LevelError, "Node unreachable: "+msg
-			st.unreachable, st.failedTask, st.failedMsg = true, ev.Task, msg
+			st.unreachable, st.failedTask, st.failedMsg = true, task, msg
 		case "retry":
 			level, text = pressluft.LevelWarn, "Retrying."
 		case "stats":

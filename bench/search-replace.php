@@ -1,7 +1,8 @@
 <?php
 /**
  * Time the node helper's search-replace takes per value, on adversarial values of
- * 1 MB and 5 MB. Prints one line per value: seconds, MB/s and the status.
+ * 1 MB and 5 MB. Prints one line per value: seconds, MB/s, the memory the rewrite
+ * needed beyond the value (peak MB) and the status.
  *
  *   php bench/search-replace.php [--helper=PATH] [--sizes=1,5] [--only=NAME,...]
  *
@@ -64,7 +65,7 @@ $cases = [
     'json-escaped' => fn (int $n) => json_encode([fill('https://old.host/x ', $n)]),
 ];
 
-printf("%-28s %6s %10s %9s  %s\n", 'value', 'MB', 'seconds', 'MB/s', 'status');
+printf("%-28s %6s %10s %9s %8s  %s\n", 'value', 'MB', 'seconds', 'MB/s', 'peak MB', 'status');
 $r = new Pl_Replacer('//old.host', '//new.example');
 foreach ($cases as $name => $build) {
     if ($only !== null && !in_array($name, $only, true)) {
@@ -73,10 +74,14 @@ foreach ($cases as $name => $build) {
     foreach ($sizes as $mb) {
         $value = $build((int) ($mb * 1048576));
         $size = strlen($value) / 1048576;
+        memory_reset_peak_usage();
+        $base = memory_get_usage();
         $start = hrtime(true);
         [$out, $status] = pl_sr_value($value, $r);
         $seconds = (hrtime(true) - $start) / 1e9;
-        printf("%-28s %6.2f %10.4f %9.1f  %s\n", $name, $size, $seconds, $size / $seconds, $status);
+        // Memory the rewrite needed beyond the value itself (nodes run the helper with a 256 MB limit).
+        $peak = (memory_get_peak_usage() - $base) / 1048576;
+        printf("%-28s %6.2f %10.4f %9.1f %8.1f  %s\n", $name, $size, $seconds, $size / $seconds, $peak, $status);
         unset($value, $out);
     }
 }

@@ -251,7 +251,11 @@ func describeJob(j map[string]any) string {
 	events, _ := j["events"].([]any)
 	for _, e := range events {
 		ev := e.(map[string]any)
-		fmt.Fprintf(&b, "  [%v] %v: %v\n", ev["level"], ev["step"], ev["message"])
+		at, _ := ev["time"].(string)
+		if len(at) >= 23 {
+			at = at[11:23]
+		}
+		fmt.Fprintf(&b, "  %s [%v] %v: %v\n", at, ev["level"], ev["step"], ev["message"])
 	}
 	if tail, _ := j["output_tail"].(string); tail != "" {
 		lines := strings.Split(strings.TrimSpace(tail), "\n")

@@ -128,8 +128,8 @@ type requestCounter struct {
 }
 
 func (h requestCounter) Enabled(context.Context, slog.Level) bool { return true }
-func (h requestCounter) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h requestCounter) WithGroup(string) slog.Handler           { return h }
+func (h requestCounter) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h requestCounter) WithGroup(string) slog.Handler            { return h }
 func (h requestCounter) Handle(_ context.Context, r slog.Record) error {
 	if r.Message != "request" {
 		return nil

@@ -81,10 +81,10 @@ func TestAPI_TrustedProxy(t *testing.T) {
 func TestAPI_AllowedHosts(t *testing.T) {
 	t.Parallel()
 	ts := mustServer(t)
-	ts.AllowedHosts = []string{"cp.example.com"}
+	ts.AllowedHosts = []string{"cp.example.com", "::1"}
 	c := ts.client(t)
 	for host, status := range map[string]int{"cp.example.com": 200, "CP.Example.com:8443": 200, "rebound.attacker.example": 403,
-		"127.0.0.1": 403, "cp.example.com.attacker.example": 403} {
+		"127.0.0.1": 403, "cp.example.com.attacker.example": 403, "[::1]:8080": 200, "[::2]": 403} {
 		res := c.doHost(host, "GET", "/api/health")
 		if res.status != status {
 			t.Errorf("Host %s: %d %s, want %d", host, res.status, res.body, status)

@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 
 	"github.com/google/uuid"
 	"github.com/pressluft/pressluft"
@@ -105,18 +104,7 @@ func (h *Handlers) envCreate(ctx context.Context, j *pressluft.Job, p pressluft.
 	}
 	result := map[string]any{"preview_url": sc.env.PreviewURL, "release_id": rel, "source_environment_id": src.ID,
 		"copied": facts.Copied, "search_replace": facts.SearchReplace}
-	if sr := facts.SearchReplace; sr != nil && sr.Unparseable > 0 {
-		p.Event("search_replace", pressluft.LevelWarn, pluralValues(sr.Unparseable)+
-			" could not be parsed and may still point at the source environment.")
-	}
 	return created(sc.env, rel, pressluft.ReleaseInitial, "copy of "+src.SystemName, result), nil
-}
-
-func pluralValues(n int) string {
-	if n == 1 {
-		return "1 value"
-	}
-	return strconv.Itoa(n) + " values"
 }
 
 // removeEnv deletes one environment from its node.

@@ -134,7 +134,11 @@ func (a *agent) dispatch(ctx context.Context, req *protocol.Request) (any, error
 	if req.Op == protocol.OpEnvHealth {
 		return a.envHealth(ctx, req.Env)
 	}
-	lock, err := lockEnv(ctx, lockDir, req.Env.Name, lockWait)
+	lock, err := lockEnv(ctx, lockDir, req.Env.Name, 0)
+	if code, _ := errorCode(err); code == protocol.ErrEnvLocked {
+		a.event("lock", "waiting for another operation on "+req.Env.Name)
+		lock, err = lockEnv(ctx, lockDir, req.Env.Name, lockWait)
+	}
 	if err != nil {
 		return nil, err
 	}

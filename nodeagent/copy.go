@@ -36,40 +36,80 @@ func (a *agent) envCopy(ctx context.Context, env, src *protocol.Env) (*protocol.
 	if !found {
 		return nil, errorf(protocol.ErrNotFound, "source environment %s has no user", src.Name)
 	}
-	s, err := a.setup(ctx, env, codeSource{Dir: srcPaths.Current + "/", FromEnv: true})
+	// The source's own view (its home URL may differ from its URL) is read
+	// while the target is set up: it changes nothing.
+	srcHealth := make(chan healthAnswer, 1)
+	healthCtx, stopHealth := context.WithCancel(ctx)
+	defer stopHealth()
+	go func() {
+		h, err := a.health(healthCtx, srcUser, srcPaths)
+		srcHealth <- healthAnswer{h, err}
+	}()
+	s, err := a.prepare(ctx, env)
 	if err != nil {
 		return nil, err
 	}
+	code := codeSource{Dir: srcPaths.Current + "/", FromEnv: true}
 	result := &protocol.EnvResult{ReleaseID: env.ReleaseID}
 	if m, ok := readCopyMarker(s.p.CopyMarker); ok && m.Source == src.Name {
+		if err := a.serve(ctx, s, code); err != nil {
+			return nil, err
+		}
 		a.event("copy", "the copy from "+src.Name+" is complete: left as it is")
-	} else {
-		sr, err := a.copyFrom(ctx, s, src, srcUser, srcPaths)
+		health, err := a.health(ctx, s.user, s.p)
 		if err != nil {
 			return nil, err
 		}
-		result.Copied = true
-		result.SearchReplace = sr
+		result.Health = health
+	} else {
+		sr, health, err := a.copyFrom(ctx, s, code, src, srcHealth)
+		if err != nil {
+			return nil, err
+		}
+		result.Copied, result.SearchReplace, result.Health = true, sr, health
 	}
-	health, err := a.health(ctx, s.user, s.p)
-	if err != nil {
+	if err := checkHealthy(result.Health, env.URL); err != nil {
 		return nil, err
 	}
-	if err := checkHealthy(health, env.URL); err != nil {
-		return nil, err
-	}
-	result.Health = health
 	return result, nil
 }
 
-func (a *agent) copyFrom(ctx context.Context, s *envState, src *protocol.Env, srcUser envUser, srcPaths envPaths) (*protocol.SearchReplace, error) {
-	// The source's own home URL may differ from its URL (a primary domain): both are rewritten.
-	srcHealth, err := a.health(ctx, srcUser, srcPaths)
+type healthAnswer struct {
+	health protocol.Health
+	err    error
+}
+
+// copyFrom fills the environment from src: code, uploads and database at
+// the same time (they are independent), then the URLs rewritten.
+func (a *agent) copyFrom(ctx context.Context, s *envState, code codeSource, src *protocol.Env, srcHealthAnswer <-chan healthAnswer) (*protocol.SearchReplace, protocol.Health, error) {
+	var none protocol.Health
+	err := parallel(ctx,
+		func(ctx context.Context) error { return a.serve(ctx, s, code) },
+		func(ctx context.Context) error { return a.copyUploads(ctx, s, pathsFor(src.Name, "")) },
+		func(ctx context.Context) error {
+			start := time.Now()
+			if err := a.copyDatabase(ctx, src.DBName, s.env.DBName); err != nil {
+				return err
+			}
+			a.event("copy_database", fmt.Sprintf("copied database %s into %s in %.2f s", src.DBName, s.env.DBName, time.Since(start).Seconds()))
+			return nil
+		},
+	)
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
+	var answer healthAnswer
+	select {
+	case answer = <-srcHealthAnswer:
+	case <-ctx.Done():
+		return nil, none, errorf(protocol.ErrCancelled, "cancelled")
+	}
+	if answer.err != nil {
+		return nil, none, answer.err
+	}
+	srcHealth := answer.health
 	if !srcHealth.Installed {
-		return nil, errorf(protocol.ErrNotFound, "the source environment %s has no installed WordPress", src.Name)
+		return nil, none, errorf(protocol.ErrNotFound, "the source environment %s has no installed WordPress", src.Name)
 	}
 	host := urlHost(s.env.URL)
 	var hosts []string
@@ -78,17 +118,6 @@ func (a *agent) copyFrom(ctx context.Context, s *envState, src *protocol.Env, sr
 			hosts = append(hosts, h)
 		}
 	}
-	if err := a.copyUploads(ctx, s, srcPaths); err != nil {
-		return nil, err
-	}
-	if err := checkCtx(ctx); err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	if err := a.copyDatabase(ctx, src.DBName, s.env.DBName); err != nil {
-		return nil, err
-	}
-	a.event("copy_database", fmt.Sprintf("copied database %s into %s in %.2f s", src.DBName, s.env.DBName, time.Since(start).Seconds()))
 
 	sr := &protocol.SearchReplace{Hosts: hosts}
 	replace := func(from, to string) error {
@@ -103,14 +132,15 @@ func (a *agent) copyFrom(ctx context.Context, s *envState, src *protocol.Env, sr
 			return err
 		}
 		sr.Cells += out.TotalCells
-		// Every run sees the same unparseable values: the largest count is the number of them.
+		// Each run counts the cells still holding its own source host; with one
+		// source host (the usual case) the largest count is exact, else a lower bound.
 		sr.Unparseable = max(sr.Unparseable, out.Unparseable.Count)
 		a.event("search_replace", fmt.Sprintf("%s → %s: %d cells changed", from, to, out.TotalCells))
 		return nil
 	}
 	for _, h := range hosts {
 		if err := replace("//"+h, "//"+host); err != nil {
-			return nil, err
+			return nil, none, err
 		}
 	}
 	// Links now name this host but may carry the source's scheme.
@@ -119,28 +149,37 @@ func (a *agent) copyFrom(ctx context.Context, s *envState, src *protocol.Env, sr
 		scheme, other = "http", "https"
 	}
 	if err := replace(other+"://"+host, scheme+"://"+host); err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	if sr.Unparseable > 0 {
-		a.warn("search_replace", fmt.Sprintf("%d values look serialized but could not be parsed and may still name the source", sr.Unparseable))
+		a.warn("search_replace", fmt.Sprintf("%d values could not be parsed and may still point at the source environment", sr.Unparseable))
 	}
 	// One statement instead of a WordPress load per option; flush clears any cached copy.
 	sql, err := render("copy-options.sql.tmpl", map[string]any{"DBName": s.env.DBName, "URL": cleanURL(s.env.URL), "Noindex": s.data.Noindex})
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	if _, err := a.run(ctx, command{argv: mariadbArgv, stdin: bytes.NewReader(sql)}); err != nil {
-		return nil, err
+		return nil, none, err
 	}
-	if err := a.runHelper(ctx, s.user, s.p.Root, "flush", nil, nil, nil); err != nil {
-		return nil, err
+	// The rewrite rules and caches do not change WordPress's health facts: both at once.
+	var health protocol.Health
+	err = parallel(ctx,
+		func(ctx context.Context) error { return a.runHelper(ctx, s.user, s.p.Root, "flush", nil, nil, nil) },
+		func(ctx context.Context) (err error) {
+			health, err = a.health(ctx, s.user, s.p)
+			return err
+		},
+	)
+	if err != nil {
+		return nil, none, err
 	}
 	a.event("search_replace", "home and siteurl are "+cleanURL(s.env.URL)+"; caches and rewrite rules flushed")
 	marker := mustJSON(copyMarker{Source: src.Name, ReleaseID: s.env.ReleaseID})
 	if err := writeFile(s.p.CopyMarker, append(marker, '\n'), 0o600, 0, 0); err != nil {
-		return nil, err
+		return nil, none, err
 	}
-	return sr, nil
+	return sr, health, nil
 }
 
 // copyUploads replaces the environment's uploads with a copy of the

@@ -139,7 +139,7 @@ func (c *treeCopier) walk(ctx context.Context, src, dst, rel string, info os.Fil
 	if err := os.Mkdir(dst, info.Mode().Perm()|0o700); err != nil {
 		return err
 	}
-	if err := c.own(dst, false); err != nil {
+	if err := c.own(dst); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -201,7 +201,7 @@ func (c *treeCopier) copySymlink(src, dst string) error {
 	if err := os.Symlink(target, dst); err != nil {
 		return err
 	}
-	return c.own(dst, true)
+	return c.own(dst)
 }
 
 func (c *treeCopier) copyFile(job fileJob) (int64, error) {
@@ -234,14 +234,13 @@ func (c *treeCopier) copyFile(job fileJob) (int64, error) {
 	return n, nil
 }
 
-func (c *treeCopier) own(path string, link bool) error {
+// own never follows a symlink: the new owner may already rename entries in
+// the tree's parent, and a swapped-in link must not pass ownership on.
+func (c *treeCopier) own(path string) error {
 	if c.opt.UID < 0 && c.opt.GID < 0 {
 		return nil
 	}
-	if link {
-		return os.Lchown(path, c.opt.UID, c.opt.GID)
-	}
-	return os.Chown(path, c.opt.UID, c.opt.GID)
+	return os.Lchown(path, c.opt.UID, c.opt.GID)
 }
 
 // removeAll is os.RemoveAll that treats a missing path as done.

@@ -9,13 +9,15 @@ import (
 // envCreate builds a production environment from the node's WordPress and
 // installs WordPress into it. An installed site is left as it is.
 func (a *agent) envCreate(ctx context.Context, env *protocol.Env, in *protocol.Install) (*protocol.EnvResult, error) {
-	s, err := a.setup(ctx, env, codeSource{Dir: wordpressSrc})
+	s, err := a.prepare(ctx, env)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkCtx(ctx); err != nil {
+	if err := a.stepRelease(ctx, s, codeSource{Dir: wordpressSrc}); err != nil {
 		return nil, err
 	}
+	// The helper installs through PHP's CLI, not through the pool or nginx:
+	// the install runs while they are put in service.
 	var installed struct {
 		AlreadyInstalled bool `json:"already_installed"`
 	}
@@ -23,13 +25,22 @@ func (a *agent) envCreate(ctx context.Context, env *protocol.Env, in *protocol.I
 		"url": cleanURL(env.URL), "title": in.Title, "admin_user": in.AdminUser,
 		"admin_email": in.AdminEmail, "admin_password": in.AdminPassword, "public": !s.data.Noindex,
 	}
-	if err := a.runHelper(ctx, s.user, s.p.Root, "install", nil, stdin, &installed); err != nil {
+	err = parallel(ctx,
+		func(ctx context.Context) error { return a.services(ctx, s) },
+		func(ctx context.Context) error {
+			if err := a.runHelper(ctx, s.user, s.p.Root, "install", nil, stdin, &installed); err != nil {
+				return err
+			}
+			if installed.AlreadyInstalled {
+				a.event("install", "WordPress was already installed: left as it is")
+			} else {
+				a.event("install", "installed WordPress at "+cleanURL(env.URL))
+			}
+			return nil
+		},
+	)
+	if err != nil {
 		return nil, err
-	}
-	if installed.AlreadyInstalled {
-		a.event("install", "WordPress was already installed: left as it is")
-	} else {
-		a.event("install", "installed WordPress at "+cleanURL(env.URL))
 	}
 	health, err := a.health(ctx, s.user, s.p)
 	if err != nil {

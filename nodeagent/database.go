@@ -20,10 +20,16 @@ func (a *agent) ensureDatabase(ctx context.Context, env *protocol.Env) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.run(ctx, command{argv: mariadbArgv, stdin: bytes.NewReader(sql)}); err != nil {
+	out, err := a.run(ctx, command{argv: mariadbArgv, stdin: bytes.NewReader(sql)})
+	if err != nil {
 		return err
 	}
-	a.event("database", "database "+env.DBName+" and user "+env.DBUser+" are ready")
+	// The first statement counted the database and the user that already existed.
+	if strings.TrimSpace(string(out)) == "2" {
+		a.event("database", "database "+env.DBName+" and user "+env.DBUser+" exist")
+	} else {
+		a.event("database", "created database "+env.DBName+" and user "+env.DBUser)
+	}
 	return nil
 }
 
@@ -33,10 +39,13 @@ func (a *agent) dropDatabase(ctx context.Context, env *protocol.Env) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.run(ctx, command{argv: mariadbArgv, stdin: bytes.NewReader(sql)}); err != nil {
+	out, err := a.run(ctx, command{argv: mariadbArgv, stdin: bytes.NewReader(sql)})
+	if err != nil {
 		return err
 	}
-	a.event("database", "dropped database "+env.DBName+" and user "+env.DBUser)
+	if strings.TrimSpace(string(out)) != "0" {
+		a.event("database", "dropped database "+env.DBName+" and user "+env.DBUser)
+	}
 	return nil
 }
 

@@ -51,6 +51,7 @@ func (a *agent) envDelete(ctx context.Context, env *protocol.Env) error {
 	if err := a.dropDatabase(ctx, env); err != nil {
 		return err
 	}
+	hadRoot := exists(p.Root)
 	paths := []string{p.Root, p.CacheDir, p.Socket}
 	for _, suffix := range []string{".nginx.conf", ".fpm.conf", ".nginx.reload", ".fpm.reload"} {
 		paths = append(paths, filepath.Join(configBackupDir, env.Name+suffix))
@@ -69,7 +70,9 @@ func (a *agent) envDelete(ctx context.Context, env *protocol.Env) error {
 			return err
 		}
 	}
-	a.event("files", "removed "+p.Root+", its logs and saved configurations")
+	if hadRoot {
+		a.event("files", "removed "+p.Root+", its logs and saved configurations")
+	}
 	if err := a.removeUser(ctx, p); err != nil {
 		return err
 	}

@@ -29,36 +29,51 @@ type codeSource struct {
 	FromEnv bool
 }
 
-// setup converges everything one environment needs on the node, in the
-// order it is needed: user, directories, database, configuration, a
-// complete release behind current, then the PHP-FPM pool, the nginx vhost
-// and the cron entry that put it in service.
-func (a *agent) setup(ctx context.Context, env *protocol.Env, code codeSource) (*envState, error) {
+// prepare converges the first half of what an environment needs on the
+// node: the Linux user, the directories, the database and the configuration.
+func (a *agent) prepare(ctx context.Context, env *protocol.Env) (*envState, error) {
 	node, err := a.probe(ctx)
 	if err != nil {
 		return nil, err
 	}
 	s := &envState{env: env, node: node, p: pathsFor(env.Name, node.PHPVersion), data: newConfigData(env, node)}
-	steps := []func(context.Context, *envState) error{
+	return s, a.steps(ctx, s,
 		func(context.Context, *envState) error { return a.installHelper() },
 		a.stepUser,
 		a.stepDirectories,
 		func(ctx context.Context, s *envState) error { return a.ensureDatabase(ctx, s.env) },
 		a.stepConfig,
-		func(ctx context.Context, s *envState) error { return a.stepRelease(ctx, s, code) },
-		a.stepPHPFPM,
-		a.stepNginx,
-		a.stepCron,
+	)
+}
+
+// serve converges the second half: a complete release behind current, then
+// the PHP-FPM pool, the nginx vhost and the cron entry that put it in service.
+func (a *agent) serve(ctx context.Context, s *envState, code codeSource) error {
+	if err := a.stepRelease(ctx, s, code); err != nil {
+		return err
 	}
+	return a.services(ctx, s)
+}
+
+// services puts a release in service. Pool, vhost and cron entry are
+// independent files of independent services: they are converged at once.
+func (a *agent) services(ctx context.Context, s *envState) error {
+	step := func(fn func(context.Context, *envState) error) func(context.Context) error {
+		return func(ctx context.Context) error { return fn(ctx, s) }
+	}
+	return parallel(ctx, step(a.stepPHPFPM), step(a.stepNginx), step(a.stepCron))
+}
+
+func (a *agent) steps(ctx context.Context, s *envState, steps ...func(context.Context, *envState) error) error {
 	for _, step := range steps {
 		if err := checkCtx(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		if err := step(ctx, s); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return s, nil
+	return nil
 }
 
 func (a *agent) stepUser(ctx context.Context, s *envState) error {

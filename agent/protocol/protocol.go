@@ -108,8 +108,9 @@ type EnvResult struct {
 type SearchReplace struct {
 	Hosts []string `json:"hosts"` // the source hosts that were rewritten
 	Cells int      `json:"cells"` // cells changed
-	// Unparseable counts values that looked serialized but could not be
-	// parsed and may still hold a source URL.
+	// Unparseable counts cells that still hold a source URL inside a part
+	// the helper could not rewrite safely (serialized data that does not
+	// parse, or a C: payload): the values that still point at the source.
 	Unparseable int `json:"unparseable"`
 }
 

@@ -202,11 +202,16 @@ func (s *sandbox) provisionNode(ctx context.Context, a *api, ip string) (string,
 	return nd.ID, nil
 }
 
-// showEvent prints a job's events as they come, leaving out the "Running."
-// that precedes every Ansible task's outcome.
+// showEvent prints a job's events as they come: each task when it starts
+// (a long one shows what is being waited for), and any outcome other than
+// the usual OK, Changed or Skipped.
 func (s *sandbox) showEvent(stage string) func(jobEvent) {
 	return func(e jobEvent) {
-		if e.Message != "Running." {
+		switch e.Message {
+		case "Running.":
+			s.say(stage, "  %s …", e.Step)
+		case "OK.", "Changed.", "Skipped.":
+		default:
 			s.say(stage, "  %s: %s", e.Step, e.Message)
 		}
 	}

@@ -702,7 +702,7 @@ final class Pl_SrValue
             $this->span($this->copy, $b);
         } else {
             $this->rewind($mark, $markLen);
-            if (!$ok && $this->holdsOld($a, $b)) {
+            if (!$ok && !$this->leftOld && $this->holdsOld($a, $b)) {
                 $this->leftOld = true;
             }
         }
@@ -908,7 +908,7 @@ final class Pl_SrValue
                 if ($p + $n >= $end || $d[$p + $n] !== '}') {
                     return false;
                 }
-                if ($this->r !== null && $this->holdsOld($p, $p + $n)) {
+                if ($this->r !== null && !$this->leftOld && $this->holdsOld($p, $p + $n)) {
                     $this->leftOld = true;
                 }
                 $p += $n + 1;

@@ -4,21 +4,26 @@
 #   - the shared files given in `shared` (the playbooks' group_vars),
 #   - the values of variables named after the role or pressluft_*, as the
 #     play sees them (inventory, group_vars, play and extra vars: overrides),
-#   - the node facts given in `facts` (what the roles derive from the node).
-# A role runs when the node has no stamp for it, a different stamp, or a
-# stopped service among those its stamp lists.
+#   - the node facts given in `facts` (what the roles derive from the node),
+#   - the services and files the role is checked by (so a new check is
+#     recorded).
+# A role runs when the node has no stamp for it, a different stamp, a
+# stopped service among those its stamp lists, or a changed or missing file
+# among those it lists.
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: pressluft_provision_plan
 short_description: Role stamps and which roles must run
-description: "Returns one dict, {role: {stamp, run, reason, services}}, in the order of the roles."
+description: "Returns one dict, {role: {stamp, run, reason, services, files}}, in the order of the roles."
 options:
   roles_dir:
     description: Directory holding the roles.
     required: true
   roles:
-    description: "{role: [service name or glob]}, in the order the roles run: what each role leaves running."
+    description: >-
+      {role: {services: [name or glob], files: [path]}}, in the order the roles run: the services
+      each role leaves running and the files it writes whole, which the node checks on later runs.
     type: dict
     required: true
   follow:
@@ -26,7 +31,7 @@ options:
     type: list
     default: []
   recorded:
-    description: "What the node recorded: {role: {stamp, stopped}} (see pressluft_node_state)."
+    description: "What the node recorded: {role: {stamp, stopped, drifted}} (see pressluft_node_state)."
     type: dict
     default: {}
   facts:
@@ -74,7 +79,7 @@ def _plain(value):
     return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
-def stamp(roles_dir, role, shared, variables, facts):
+def stamp(roles_dir, role, shared, variables, facts, spec):
     root = os.path.join(roles_dir, role)
     if not os.path.isdir(root):
         raise AnsibleLookupError("no role %r in %s" % (role, roles_dir))
@@ -86,15 +91,16 @@ def stamp(roles_dir, role, shared, variables, facts):
             body = f.read()
         h.update(("shared/%s\0%d\0" % (os.path.basename(path), len(body))).encode())
         h.update(body)
-    h.update(json.dumps({"vars": variables, "facts": facts}, sort_keys=True).encode())
+    h.update(json.dumps({"vars": variables, "facts": facts, "checks": spec}, sort_keys=True).encode())
     return h.hexdigest()
 
 
-def plan(roles_dir, services, follow, recorded, variables, facts, shared):
+def plan(roles_dir, roles, follow, recorded, variables, facts, shared):
     out = {}
-    for role in services:
+    for role, spec in roles.items():
+        spec = {"services": list((spec or {}).get("services") or []), "files": list((spec or {}).get("files") or [])}
         own = {k: v for k, v in variables.items() if k.startswith(role + "_") or k.startswith("pressluft_")}
-        want = stamp(roles_dir, role, shared, own, facts)
+        want = stamp(roles_dir, role, shared, own, facts, spec)
         node = recorded.get(role) or {}
         if not node:
             reason = "not applied yet"
@@ -102,9 +108,11 @@ def plan(roles_dir, services, follow, recorded, variables, facts, shared):
             reason = "changed since it was applied"
         elif node.get("stopped"):
             reason = "stopped: " + ", ".join(node["stopped"])
+        elif node.get("drifted"):
+            reason = "changed on the node: " + ", ".join(node["drifted"])
         else:
             reason = ""
-        out[role] = {"stamp": want, "run": bool(reason), "reason": reason, "services": list(services[role] or [])}
+        out[role] = dict(spec, stamp=want, run=bool(reason), reason=reason)
     if any(r["run"] for r in out.values()):
         for role in follow:
             if role in out and not out[role]["run"]:
@@ -116,11 +124,11 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         variables = variables or {}
-        services = self.get_option("roles")
-        prefixes = tuple(r + "_" for r in services) + ("pressluft_",)
+        roles = _plain(self.get_option("roles"))
+        prefixes = tuple(r + "_" for r in roles) + ("pressluft_",)
         values = {}
         for key in sorted(variables):
             if key.startswith(prefixes):
                 values[key] = _plain(self._templar.template(variables[key]))
-        return [plan(self.get_option("roles_dir"), services, self.get_option("follow"), self.get_option("recorded"),
+        return [plan(self.get_option("roles_dir"), roles, self.get_option("follow"), self.get_option("recorded"),
                      values, _plain(self.get_option("facts")), self.get_option("shared"))]

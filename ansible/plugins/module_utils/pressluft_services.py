@@ -1,8 +1,10 @@
-# Which services a role left running, and whether they still run. Shared by
-# the modules that record role stamps and read them back.
+# Which services a role left running and which files it wrote, and whether
+# they are still so. Shared by the modules that record role stamps and read
+# them back.
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 
 # Where Debian and Ubuntu packages put their init scripts and units.
@@ -50,3 +52,15 @@ def service_mgr(module):
 
     facts = ServiceMgrFactCollector().collect(module=module, collected_facts={"ansible_system": platform.system()})
     return facts.get("service_mgr", "service")
+
+
+def digests(paths):
+    """{path: sha256} of the paths that are regular files (missing ones are left out)."""
+    out = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                out[path] = hashlib.sha256(f.read()).hexdigest()
+        except OSError:
+            pass
+    return out

@@ -1,8 +1,8 @@
 #!/usr/bin/python
 # Reads, in one call, what a provisioning run needs from the node: the few
 # facts the node roles use (instead of gathering all of them), the stamp each
-# role left when it last finished, and whether the services a stamp lists
-# still run.
+# role left when it last finished, whether the services a stamp lists still
+# run, and whether the files it lists are still as the role left them.
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -22,7 +22,7 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.facts.system.distribution import DistributionFactCollector
-from ansible.module_utils.pressluft_services import running, service_mgr
+from ansible.module_utils.pressluft_services import digests, running, service_mgr
 
 
 def ipv6_addresses():
@@ -40,7 +40,7 @@ def ipv6_addresses():
 
 
 def read_stamps(directory):
-    """{role: {stamp, services}} from the stamp files; unreadable ones are left out."""
+    """{role: {stamp, services, files}} from the stamp files; unreadable ones are left out."""
     stamps = {}
     if not os.path.isdir(directory):
         return stamps
@@ -54,7 +54,9 @@ def read_stamps(directory):
             continue
         if isinstance(data, dict) and isinstance(data.get("stamp"), str):
             services = data.get("services") if isinstance(data.get("services"), list) else []
-            stamps[role] = {"stamp": data["stamp"], "services": [str(s) for s in services]}
+            files = data.get("files") if isinstance(data.get("files"), dict) else {}
+            stamps[role] = {"stamp": data["stamp"], "services": [str(s) for s in services],
+                            "files": {str(k): str(v) for k, v in files.items()}}
     return stamps
 
 
@@ -70,6 +72,8 @@ def main():
     for entry in stamps.values():
         up = set(running(module, entry["services"], facts["ansible_service_mgr"]))
         entry["stopped"] = [s for s in entry["services"] if s not in up]
+        now = digests(entry["files"])
+        entry["drifted"] = sorted(p for p, d in entry.pop("files").items() if now.get(p) != d)
     module.exit_json(changed=False, ansible_facts=facts, roles=stamps)
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python
 # Records that roles finished: one small JSON file per role with the role's
-# stamp and the services it left running, which a later run checks.
+# stamp, the services it left running and the digests of the files it
+# wrote, which a later run checks.
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -12,7 +13,7 @@ options:
     type: path
     required: true
   roles:
-    description: "{role: {stamp: str, services: [name or glob]}}; other keys are ignored."
+    description: "{role: {stamp: str, services: [name or glob], files: [path]}}; other keys are ignored."
     type: dict
     required: true
 """
@@ -23,7 +24,7 @@ import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.pressluft_services import resolve, running, service_mgr
+from ansible.module_utils.pressluft_services import digests, resolve, running, service_mgr
 
 ROLE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 STAMP = re.compile(r"^[0-9a-f]{16,128}$")
@@ -45,7 +46,9 @@ def main():
             mgr = service_mgr(module)
         # Only what runs now: a role that leaves a service off on purpose
         # (fail2ban without nftables, say) is not restarted on every run.
-        body = json.dumps({"stamp": entry["stamp"], "services": running(module, names, mgr)}, sort_keys=True) + "\n"
+        record = {"stamp": entry["stamp"], "services": running(module, names, mgr),
+                  "files": digests([str(p) for p in entry.get("files") or []])}
+        body = json.dumps(record, sort_keys=True) + "\n"
         want[role] = body
 
     changed = []

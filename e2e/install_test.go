@@ -123,7 +123,14 @@ func TestInstall(t *testing.T) {
 		// Once Ansible runs, the job has about a minute to go: longer than
 		// the 20 s a stopping service lets running jobs finish.
 		waitFor(t, "the playbook to run", 2*time.Minute, func() bool {
-			return strings.Contains(describeJob(a.must("GET", "/api/jobs/"+jobID, nil, 200)), "Gathering Facts")
+			for _, e := range a.must("GET", "/api/jobs/"+jobID, nil, 200)["events"].([]any) {
+				switch e.(map[string]any)["step"] {
+				case "queued", "started", "connect":
+				default:
+					return true // a task of the playbook
+				}
+			}
+			return false
 		})
 		db := filepath.Join(n.Root, "var/lib/pressluft/pressluft.db")
 		before := rowCounts(t, db)

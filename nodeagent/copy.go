@@ -119,38 +119,42 @@ func (a *agent) copyFrom(ctx context.Context, s *envState, code codeSource, src 
 		}
 	}
 
-	sr := &protocol.SearchReplace{Hosts: hosts}
-	replace := func(from, to string) error {
-		var out struct {
-			TotalCells  int `json:"total_cells"`
-			Unparseable struct {
-				Count int `json:"count"`
-			} `json:"unparseable"`
-		}
-		args := []string{"--from=" + from, "--to=" + to}
-		if err := a.runHelper(ctx, s.user, s.p.Root, "search-replace", args, nil, &out); err != nil {
-			return err
-		}
-		sr.Cells += out.TotalCells
-		// Each run counts the cells still holding its own source host; with one
-		// source host (the usual case) the largest count is exact, else a lower bound.
-		sr.Unparseable = max(sr.Unparseable, out.Unparseable.Count)
-		a.event("search_replace", fmt.Sprintf("%s → %s: %d cells changed", from, to, out.TotalCells))
-		return nil
-	}
-	for _, h := range hosts {
-		if err := replace("//"+h, "//"+host); err != nil {
-			return nil, none, err
-		}
-	}
-	// Links now name this host but may carry the source's scheme.
+	// Every source host to this one, then the other scheme of this host to its
+	// own (links now name this host but may carry the source's scheme): one
+	// helper run, so WordPress loads once.
 	scheme, other := "https", "http"
 	if strings.HasPrefix(s.env.URL, "http://") {
 		scheme, other = "http", "https"
 	}
-	if err := replace(other+"://"+host, scheme+"://"+host); err != nil {
+	type pair struct {
+		From string `json:"from"`
+		To   string `json:"to"`
+	}
+	var pairs []pair
+	for _, h := range hosts {
+		pairs = append(pairs, pair{"//" + h, "//" + host})
+	}
+	pairs = append(pairs, pair{other + "://" + host, scheme + "://" + host})
+	var out struct {
+		Runs []struct {
+			From       string `json:"from"`
+			To         string `json:"to"`
+			TotalCells int    `json:"total_cells"`
+		} `json:"runs"`
+		TotalCells  int `json:"total_cells"`
+		Unparseable struct {
+			Count int `json:"count"`
+		} `json:"unparseable"`
+	}
+	if err := a.runHelper(ctx, s.user, s.p.Root, "search-replace-many", nil, map[string]any{"pairs": pairs}, &out); err != nil {
 		return nil, none, err
 	}
+	for _, r := range out.Runs {
+		a.event("search_replace", fmt.Sprintf("%s → %s: %d cells changed", r.From, r.To, r.TotalCells))
+	}
+	// Each pass counts the cells still holding its own source host; with one
+	// source host (the usual case) the largest count is exact, else a lower bound.
+	sr := &protocol.SearchReplace{Hosts: hosts, Cells: out.TotalCells, Unparseable: out.Unparseable.Count}
 	if sr.Unparseable > 0 {
 		a.warn("search_replace", fmt.Sprintf("%d values could not be parsed and may still point at the source environment", sr.Unparseable))
 	}

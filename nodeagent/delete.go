@@ -73,8 +73,6 @@ func (a *agent) envDelete(ctx context.Context, env *protocol.Env) error {
 	if hadRoot {
 		a.event("files", "removed "+p.Root+", its logs and saved configurations")
 	}
-	if err := a.removeUser(ctx, p); err != nil {
-		return err
-	}
-	return nil
+	// The lock file stays: removing it while another agent waits on it would split the lock.
+	return a.removeUser(ctx, p)
 }

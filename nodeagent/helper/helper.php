@@ -49,6 +49,7 @@ function pl_commands(): array
         'option-set' => ['options' => ['name', 'autoload'], 'path' => true, 'stdin' => true],
         'health' => ['options' => [], 'path' => true, 'stdin' => false],
         'search-replace' => ['options' => ['from', 'to', 'dry-run'], 'path' => true, 'stdin' => false],
+        'search-replace-many' => ['options' => ['dry-run'], 'path' => true, 'stdin' => true],
         'flush' => ['options' => [], 'path' => true, 'stdin' => false],
         'cron' => ['options' => [], 'path' => true, 'stdin' => false],
     ];
@@ -1323,6 +1324,31 @@ function pl_cmd_search_replace(string $from, string $to, bool $dryRun): array
 }
 
 /**
+ * Several search-replace passes in one process, in order (a copy rewrites
+ * the source's hosts, then the scheme), so WordPress loads once. stdin:
+ * {"pairs": [{"from": ..., "to": ...}, ...]}. Answers each pass's report in
+ * `runs`, their `total_cells`, and in `unparseable.count` the largest count
+ * of any pass (exact when one pass can find anything, else a lower bound).
+ */
+function pl_cmd_search_replace_many($pairs, bool $dryRun): array
+{
+    if (!is_array($pairs) || $pairs === [] || !array_is_list($pairs)) {
+        throw new Pl_Error('invalid_input', 'stdin needs "pairs": a non-empty list of {"from", "to"}');
+    }
+    $out = ['runs' => [], 'total_cells' => 0, 'unparseable' => ['count' => 0]];
+    foreach ($pairs as $i => $pair) {
+        if (!is_array($pair) || !is_string($pair['from'] ?? null) || !is_string($pair['to'] ?? null)) {
+            throw new Pl_Error('invalid_input', "pairs[$i] needs string \"from\" and \"to\"");
+        }
+        $report = pl_cmd_search_replace($pair['from'], $pair['to'], $dryRun);
+        $out['runs'][] = $report;
+        $out['total_cells'] += $report['total_cells'];
+        $out['unparseable']['count'] = max($out['unparseable']['count'], $report['unparseable']['count']);
+    }
+    return $out;
+}
+
+/**
  * Search-replace on one row's columns: [new values of the cells that changed,
  * columns whose cell still holds the old URL in a part that could not be parsed].
  * A cell can be in both: the parts that parse are rewritten all the same.
@@ -1463,6 +1489,8 @@ function pl_dispatch(array $cli, array $stdin): array
             return pl_cmd_health();
         case 'search-replace':
             return pl_cmd_search_replace(pl_option_string($o, 'from'), pl_option_string($o, 'to'), isset($o['dry-run']));
+        case 'search-replace-many':
+            return pl_cmd_search_replace_many($stdin['pairs'] ?? null, isset($o['dry-run']));
         case 'flush':
             return pl_cmd_flush();
         case 'cron':

@@ -137,3 +137,14 @@ pl_test('cli: option-set takes the value from stdin, not argv', function () {
     [$code, $out] = pl_t_helper(['option-set', '--path=' . $dir, '--name=pl_test', '--allow-root'], 'not json');
     pl_t_same([1, 'invalid_input'], [$code, pl_t_json($out)['error']['code']]);
 });
+
+pl_test('cli: search-replace-many wants a list of from/to pairs', function () {
+    foreach ([null, [], ['from' => '//a.test', 'to' => '//b.test'], [['from' => '//a.test']], [['from' => 1, 'to' => '//b.test']]] as $pairs) {
+        try {
+            pl_cmd_search_replace_many($pairs, false);
+            pl_t_true(false, 'accepted ' . pl_t_show($pairs));
+        } catch (Pl_Error $e) {
+            pl_t_same('invalid_input', $e->errorCode, pl_t_show($pairs));
+        }
+    }
+});

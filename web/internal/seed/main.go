@@ -45,6 +45,9 @@ const (
 	adminPassword = "correct horse"
 )
 
+// brokenError is long on purpose: the dashboard shows node errors in full.
+const brokenError = "dial tcp 127.0.0.2:1: connect: connection refused (the node did not answer on its SSH port; check the firewall and that sshd runs)"
+
 var siteNames = []string{"Acme Shop", "Field Notes Blog", "Docs Portal"}
 
 func run(ctx context.Context, dir string, n int) error {
@@ -96,7 +99,7 @@ func run(ctx context.Context, dir string, n int) error {
 		return err
 	}
 	if err := exec(`UPDATE nodes SET status = 'unreachable', last_seen_at = ?, last_error = ? WHERE id = ?`, stamp(now.Add(-3*time.Hour)),
-		"dial tcp 127.0.0.2:1: connect: connection refused (the node did not answer on its SSH port; check the firewall and that sshd runs)", broken.ID); err != nil {
+		brokenError, broken.ID); err != nil {
 		return err
 	}
 	if err := exec(`UPDATE nodes SET status = 'decommissioned' WHERE id = ?`, retired.ID); err != nil {
@@ -187,7 +190,7 @@ func run(ctx context.Context, dir string, n int) error {
 		stamp(now.Add(-2*time.Hour)), stamp(now.Add(-2*time.Hour+3*time.Second)), stamp(now), failed.ID); err != nil {
 		return err
 	}
-	if err := exec(`UPDATE nodes SET status = 'unreachable' WHERE id = ?`, broken.ID); err != nil {
+	if err := exec(`UPDATE nodes SET status = 'unreachable', last_error = ? WHERE id = ?`, brokenError, broken.ID); err != nil {
 		return err
 	}
 	return emit(fx)

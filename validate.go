@@ -10,7 +10,8 @@ import (
 
 var (
 	slugRE     = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
-	hostnameRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
+	// No (?i): Go's case folding would let "ſ" (long s) and "K" (Kelvin) match s and k.
+	hostnameRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$`)
 	unixUserRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 	uuidRE     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	// The character classes of WordPress's is_email().

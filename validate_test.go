@@ -44,6 +44,19 @@ func TestValidateEmail_AsWordPress(t *testing.T) {
 	}
 }
 
+// Unicode case folding must not let look-alike letters into host names.
+func TestValidateHost_ASCIIOnly(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"ſ", "ſite.example.com", "\u212aey.example.com", "exam\u0131ple.com"} {
+		if err := pressluft.ValidateHost("host", s); err == nil {
+			t.Errorf("ValidateHost(%q) accepted", s)
+		}
+	}
+	if err := pressluft.ValidateHost("host", "Web-1.Example.COM"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestValidatePassword_Bcrypt72Bytes(t *testing.T) {
 	t.Parallel()
 	if err := pressluft.ValidatePassword("password", strings.Repeat("p", 72)); err != nil {

@@ -145,6 +145,17 @@ func TestNodesAndSites(t *testing.T) {
 		}
 	})
 
+	t.Run("a re-run brings back a stopped service", func(t *testing.T) {
+		inNode(t, web, "systemctl", "stop", "nginx")
+		job, took := s.provision(t, nodeID)
+		if job["status"] != "succeeded" {
+			t.Fatalf("re-provisioning failed:\n%s", describeJob(job))
+		}
+		if out := strings.TrimSpace(inNode(t, web, "systemctl", "is-active", "nginx")); out != "active" {
+			t.Fatalf("nginx is %s after a re-run (%s)", out, took.Round(time.Second))
+		}
+	})
+
 	t.Run("runner fixed cost", func(t *testing.T) {
 		// A plain "ssh node true" with a fresh connection, against a trivial
 		// playbook run as a job (API call to job finished).

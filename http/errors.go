@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -88,10 +89,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 const maxBody = 1 << 20
 
 // decode reads one JSON object into v, rejecting unknown fields, wrong
-// types, trailing data and bodies over 1 MiB with bad_request.
+// types, trailing data, anything but an object (null included) and bodies
+// over 1 MiB with bad_request.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	dec := json.NewDecoder(r.Body)
+	body := bufio.NewReader(http.MaxBytesReader(w, r.Body, maxBody))
+	// encoding/json takes null for a struct as "leave it alone".
+	if c, ok := firstNonSpace(body); ok && c != '{' {
+		return pressluft.Errorf(pressluft.EBadRequest, "Request body must be a JSON object.")
+	}
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil {
@@ -158,4 +164,17 @@ func clipField(f string) string {
 		return strings.ToValidUTF8(f[:100], "") + "…"
 	}
 	return f
+}
+
+// firstNonSpace peeks at the first byte after JSON white space.
+func firstNonSpace(r *bufio.Reader) (byte, bool) {
+	for {
+		c, err := r.ReadByte()
+		if err != nil {
+			return 0, false
+		}
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return c, r.UnreadByte() == nil
+		}
+	}
 }

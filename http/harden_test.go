@@ -136,6 +136,8 @@ func TestAPI_ErrorsNameNoGoTypes(t *testing.T) {
 	for _, tc := range []struct{ path, body, want string }{
 		{"/api/nodes", `"a string"`, "JSON object"},
 		{"/api/nodes", `42`, "JSON object"},
+		{"/api/nodes", `null`, "JSON object"},
+		{"/api/tokens", ` null `, "JSON object"},
 		{"/api/nodes", `{"name":"a","host":"h","ssh_port":"22"}`, "number"},
 		{"/api/nodes", `{"name":"a","host":"h","ssh_port":1.5}`, "number"},
 		{"/api/nodes", `{"name":{},"host":"h"}`, "string"},

@@ -55,7 +55,8 @@ type Server struct {
 	server  *http.Server
 	ln      net.Listener
 	cspOnce sync.Once
-	csp     string // the dashboard's Content-Security-Policy, from Static's index.html
+	csp     string    // the dashboard's Content-Security-Policy, from Static's index.html
+	gzipped gzipCache // the dashboard's text files, compressed once
 }
 
 // Route is one registered API route; the contract test compares these with

@@ -1,12 +1,17 @@
 package http
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
 	"io/fs"
 	"net/http"
+	"path"
 	"regexp"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/pressluft/pressluft"
 )
@@ -57,12 +62,82 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(name, "_nuxt/") {
 			h.Set("Cache-Control", "public, max-age=31536000, immutable")
 		}
-		http.ServeFileFS(w, r, s.Static, name)
+		s.serveFile(w, r, name)
 	case strings.HasPrefix(name, "_nuxt/"):
 		// A missing asset is a 404, never the page: a script must not receive HTML.
 		http.NotFound(w, r)
 	default:
 		h.Set("Cache-Control", "no-cache")
-		http.ServeFileFS(w, r, s.Static, "index.html")
+		s.serveFile(w, r, "index.html")
 	}
+}
+
+// compressible are the dashboard's text assets, sent gzipped when accepted.
+var compressible = map[string]bool{".js": true, ".css": true, ".html": true, ".svg": true, ".json": true}
+
+// serveFile serves one embedded file, gzipped for clients that accept it.
+// The files never change while the process runs, so each is compressed once.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string) {
+	w.Header().Add("Vary", "Accept-Encoding")
+	if !compressible[path.Ext(name)] || !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		http.ServeFileFS(w, r, s.Static, name)
+		return
+	}
+	gz, err := s.gzipped.get(s.Static, name)
+	if err != nil {
+		http.ServeFileFS(w, r, s.Static, name)
+		return
+	}
+	w.Header().Set("Content-Encoding", "gzip")
+	if ct := mimeType(name); ct != "" {
+		w.Header().Set("Content-Type", ct)
+	}
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(gz))
+}
+
+func mimeType(name string) string {
+	switch path.Ext(name) {
+	case ".js":
+		return "text/javascript; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".html":
+		return "text/html; charset=utf-8"
+	case ".svg":
+		return "image/svg+xml"
+	case ".json":
+		return "application/json"
+	}
+	return ""
+}
+
+// gzipCache holds the compressed embedded files.
+type gzipCache struct {
+	mu    sync.Mutex
+	files map[string][]byte
+}
+
+func (c *gzipCache) get(fsys fs.FS, name string) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b, ok := c.files[name]; ok {
+		return b, nil
+	}
+	raw, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if _, err := zw.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	if c.files == nil {
+		c.files = map[string][]byte{}
+	}
+	c.files[name] = buf.Bytes()
+	return c.files[name], nil
 }

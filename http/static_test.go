@@ -1,8 +1,10 @@
 package http_test
 
 import (
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
+	"io"
 	"io/fs"
 	"strings"
 	"testing"
@@ -89,6 +91,38 @@ func TestAPI_DashboardHeaders(t *testing.T) {
 		}
 		if got := res.header.Get("X-Content-Type-Options"); got != "nosniff" {
 			t.Errorf("GET %s: X-Content-Type-Options %q", tt.path, got)
+		}
+	}
+}
+
+func TestAPI_DashboardGzip(t *testing.T) {
+	t.Parallel()
+	ts := mustServer(t)
+	ts.Static = staticFS()
+	c := ts.client(t)
+	c.header.Set("Accept-Encoding", "gzip")
+	for _, path := range []string{"/_nuxt/app.js", "/sites"} {
+		res := c.do("GET", path, "")
+		if res.status != 200 || res.header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("GET %s: %d, Content-Encoding %q", path, res.status, res.header.Get("Content-Encoding"))
+		}
+		zr, err := gzip.NewReader(strings.NewReader(res.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "export {}"
+		if path == "/sites" {
+			want = "dashboard"
+		}
+		if !strings.Contains(string(plain), want) {
+			t.Errorf("GET %s: gunzipped %q", path, plain)
+		}
+		if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/") {
+			t.Errorf("GET %s: Content-Type %q", path, ct)
 		}
 	}
 }

@@ -207,7 +207,12 @@ func (p *Pool) run(ctx context.Context, n *pressluft.Node, cmd string, stdin []b
 		return nil, ctx.Err()
 	case err = <-done:
 	}
-	res := &Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	return p.ended(n, &Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}, err)
+}
+
+// ended turns a session's end into its result: a remote exit status is the
+// command's answer; any other error means the connection broke.
+func (p *Pool) ended(n *pressluft.Node, res *Result, err error) (*Result, error) {
 	var exit *ssh.ExitError
 	if errors.As(err, &exit) {
 		res.ExitCode = exit.ExitStatus()
@@ -276,16 +281,7 @@ func (p *Pool) Stream(ctx context.Context, n *pressluft.Node, cmd string, reques
 		return nil, ctx.Err()
 	case err = <-done:
 	}
-	res := &Result{Stderr: stderr.Bytes()}
-	var exit *ssh.ExitError
-	if errors.As(err, &exit) {
-		res.ExitCode = exit.ExitStatus()
-		return res, nil
-	} else if err != nil {
-		p.Forget(n.ID)
-		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost while running a command.", n.Host)
-	}
-	return res, nil
+	return p.ended(n, &Result{Stderr: stderr.Bytes()}, err)
 }
 
 // session opens a session on the node's cached connection.

@@ -72,12 +72,14 @@ export interface Span {
 
 /**
  * The job's run time over all its attempts. started_at is the start of the
- * latest attempt, so with events the first event's time is the real start.
+ * latest attempt, so with events the first event's time is the real start
+ * (the "queued" event is written at enqueue, before any attempt).
  */
 export function jobSpan(j: JobLike, events: readonly EventLike[] = [], now: number = Date.now()): Span {
   let start = ms(j.started_at)
   let startIso = j.started_at
   for (const e of events) {
+    if (e.step === 'queued') continue
     const t = ms(e.time)
     if (t !== null && (start === null || t < start)) {
       start = t

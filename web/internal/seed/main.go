@@ -162,6 +162,12 @@ func run(ctx context.Context, dir string, n int) error {
 	}); err != nil {
 		return err
 	}
+	if err := exec(`UPDATE jobs SET created_at = ? WHERE id = ?`, stamp(first.Add(-time.Second)), job.ID); err != nil {
+		return err
+	}
+	if err := exec(`UPDATE job_events SET time = ? WHERE job_id = ?`, stamp(first.Add(-time.Second)), job.ID); err != nil {
+		return err
+	}
 	for _, ev := range []struct {
 		at          time.Duration
 		step, level string

@@ -45,7 +45,7 @@ describe('jobProblem', () => {
 describe('jobSpan', () => {
   it('counts from the first attempt, which started_at no longer shows after a retry', () => {
     const j = job({ attempt: 2, started_at: '2026-11-29T12:01:14Z', finished_at: '2026-11-29T12:01:15Z' })
-    const events = [{ time: '2026-11-29T12:00:00Z', step: 'copy' }, { time: '2026-11-29T12:01:15Z', step: 'done' }]
+    const events = [{ time: '2026-11-29T11:50:00Z', step: 'queued' }, { time: '2026-11-29T12:00:00Z', step: 'copy' }, { time: '2026-11-29T12:01:15Z', step: 'done' }]
     expect(jobSpan(j, events)).toEqual({ start: '2026-11-29T12:00:00Z', seconds: 75 })
     expect(jobSpan(j).seconds).toBe(1)
   })

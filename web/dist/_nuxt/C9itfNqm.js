@@ -1,1 +1,0 @@
-import{_ as t}from"./vm7_1eEO.js";import{u as e}from"./2Lbwlv5T.js";import{e as a,j as n,o as s}from"./CELb5j37.js";import"./DAiIRQsg.js";const f=a({__name:"[...path]",setup(r){return e({title:"Page not found · Pressluft"}),(_,c)=>{const o=t;return s(),n(o,{what:"Page",back:"/sites","back-label":"Go to sites"})}}});export{f as default};

@@ -8,7 +8,7 @@ AGENT_ARCHS := amd64 arm64
 DATA_DIR ?= $(CURDIR)/.data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: build agents run demo demo-down test test-go test-php test-ansible test-web web e2e bench bench-php fuzz fuzz-ci deps deps-test deps-e2e
+.PHONY: build agents run demo demo-down test test-go test-php test-ansible test-web web e2e bench bench-web bench-php fuzz fuzz-ci deps deps-test deps-e2e
 
 ## build: the control plane with the node agents embedded (bin/pressluft).
 build: agents
@@ -65,6 +65,10 @@ e2e: deps-e2e build
 ## bench: prints the figures named in the issues (see bench/README.md).
 bench:
 	go test -run '^$$' -bench . -benchtime 1x ./bench/
+
+## bench-web: the dashboard's first-load bytes and time to interactive with 200 sites (Chromium).
+bench-web: deps-test
+	cd web && NUXT_TELEMETRY_DISABLED=1 npm ci --no-audit --no-fund && node ../bench/dashboard.mjs
 
 ## fuzz: runs each fuzz target for FUZZTIME (default 10m); stops at the first failure,
 ## whose input Go writes to the package's testdata/fuzz/ (commit it: it joins the seed corpus).

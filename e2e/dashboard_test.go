@@ -20,6 +20,9 @@ func testDashboard(t *testing.T, s *stack, nodeID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		t.Fatalf("the dashboard flows need Chromium (scripts/install-test-deps.sh installs it): %v", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 	defer cancel()
 	if _, err := os.Stat(filepath.Join(web, "node_modules", "playwright-core")); err != nil {

@@ -26,8 +26,9 @@ import (
 
 // TestInstall installs the control plane with scripts/install.sh on a fresh
 // node that runs systemd, as on a real server: the hardened unit, a login
-// over HTTP, an upgrade while the service provisions the node itself (with
-// ansible-playbook and ssh), and a restart that keeps every row.
+// over HTTP, the service provisioning the node itself (with ansible-playbook
+// and ssh), an upgrade with a job queued across it, and a restart that keeps
+// every row.
 //
 // The service listens on 127.0.0.1:8080 as installed by default; the test
 // reaches it through an SSH tunnel, as an administrator would before a TLS
@@ -113,24 +114,27 @@ func TestInstall(t *testing.T) {
 		t.FailNow()
 	}
 
-	t.Run("a re-run upgrades while the service provisions a node with ansible-playbook and ssh", func(t *testing.T) {
+	t.Run("the hardened service provisions a node with ansible-playbook and ssh", func(t *testing.T) {
 		pub := a.must("GET", "/api/nodes/ssh-key", nil, 200)["public_key"].(string)
 		if err := testnode.AuthorizeKey(n, pub); err != nil {
 			t.Fatal(err)
 		}
 		id := a.must("POST", "/api/nodes", map[string]any{"name": "self", "host": n.IP, "ssh_port": 22, "ssh_user": "root"}, 201)["id"].(string)
+		job := a.waitJob(a.must("POST", "/api/nodes/"+id+"/provision", nil, 202)["job_id"].(string), 20*time.Minute)
+		if job["status"] != "succeeded" {
+			t.Fatalf("provisioning from the installed service:\n%s\n%s", describeJob(job), journal(t, n))
+		}
+	})
+
+	t.Run("a re-run upgrades with a job queued across it", func(t *testing.T) {
+		// A server that never answers SSH: each attempt fails after the
+		// dial timeout and the job waits in the queue for its next one.
+		port := silentListenerOn(t, n.HostIP)
+		id := a.must("POST", "/api/nodes", map[string]any{"name": "silent", "host": n.HostIP, "ssh_port": port}, 201)["id"].(string)
 		jobID := a.must("POST", "/api/nodes/"+id+"/provision", nil, 202)["job_id"].(string)
-		// Once Ansible runs, the job has about a minute to go: longer than
-		// the 20 s a stopping service lets running jobs finish.
-		waitFor(t, "the playbook to run", 2*time.Minute, func() bool {
-			for _, e := range a.must("GET", "/api/jobs/"+jobID, nil, 200)["events"].([]any) {
-				switch e.(map[string]any)["step"] {
-				case "queued", "started", "connect":
-				default:
-					return true // a task of the playbook
-				}
-			}
-			return false
+		waitFor(t, "the first attempt to fail and the job to wait for its retry", 2*time.Minute, func() bool {
+			j := a.must("GET", "/api/jobs/"+jobID, nil, 200)
+			return j["status"] == "queued" && j["attempt"].(float64) == 1
 		})
 		db := filepath.Join(n.Root, "var/lib/pressluft/pressluft.db")
 		before := rowCounts(t, db)
@@ -139,6 +143,7 @@ func TestInstall(t *testing.T) {
 		if !strings.Contains(out, "upgraded from") {
 			t.Fatalf("second run:\n%s", out)
 		}
+		upgraded := time.Now()
 		a = loginAt(t, hc, base, "ops@example.com", password) // the data, the admin included, was kept
 		after := rowCounts(t, db)
 		for table, c := range before {
@@ -146,22 +151,20 @@ func TestInstall(t *testing.T) {
 				t.Errorf("table %s: %d rows before the upgrade, %d after", table, c, after[table])
 			}
 		}
-		job := a.waitJob(jobID, 20*time.Minute)
-		if job["status"] != "succeeded" {
-			t.Fatalf("provisioning across the upgrade:\n%s\n%s", describeJob(job), journal(t, n))
-		}
-		// Handed back by the old process, taken up by the new one.
-		var released, again bool
-		for _, e := range job["events"].([]any) {
-			switch e.(map[string]any)["step"] {
-			case "released":
-				released = true
-			case "started":
-				again = again || released
+		// The new process takes the job up where the old one left it.
+		waitFor(t, "the upgraded service to start the job's next attempt", 2*time.Minute, func() bool {
+			for _, e := range a.must("GET", "/api/jobs/"+jobID, nil, 200)["events"].([]any) {
+				ev := e.(map[string]any)
+				at, _ := time.Parse(time.RFC3339Nano, ev["time"].(string))
+				if ev["step"] == "started" && at.After(upgraded) {
+					return true
+				}
 			}
-		}
-		if !released || !again {
-			t.Fatalf("the job was not handed back and started again:\n%s", describeJob(job))
+			return false
+		})
+		a.must("POST", "/api/jobs/"+jobID+"/cancel", nil, 200)
+		if j := a.waitJob(jobID, time.Minute); j["status"] != "cancelled" {
+			t.Fatalf("after cancel:\n%s", describeJob(j))
 		}
 	})
 
@@ -183,12 +186,12 @@ func TestInstall(t *testing.T) {
 				t.Errorf("table %s: %d rows before the restart, %d after", table, c, after[table])
 			}
 		}
-		if before["users"] != 1 || before["nodes"] != 1 || before["jobs"] < 1 {
+		if before["users"] != 1 || before["nodes"] != 2 || before["jobs"] < 2 {
 			t.Errorf("rows before the restart: %v", before)
 		}
 		a = loginAt(t, hc, base, "ops@example.com", password)
-		if nodes := a.must("GET", "/api/nodes", nil, 200)["items"].([]any); len(nodes) != 1 {
-			t.Errorf("nodes after the restart: %d, want 1", len(nodes))
+		if nodes := a.must("GET", "/api/nodes", nil, 200)["items"].([]any); len(nodes) != 2 {
+			t.Errorf("nodes after the restart: %d, want 2", len(nodes))
 		}
 	})
 }
@@ -270,6 +273,36 @@ func tunnelClient(t *testing.T, n *testnode.Node, key ssh.Signer) *http.Client {
 	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		DialContext: func(_ context.Context, network, addr string) (net.Conn, error) { return c.Dial(network, addr) },
 	}}
+}
+
+// silentListenerOn accepts TCP connections on ip and never says anything.
+func silentListenerOn(t *testing.T, ip string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make(chan net.Conn, 100)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			select {
+			case conns <- c:
+			default:
+				c.Close()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		for len(conns) > 0 {
+			(<-conns).Close()
+		}
+	})
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func journal(t *testing.T, n *testnode.Node) string {

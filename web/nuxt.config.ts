@@ -25,5 +25,11 @@ export default defineNuxtConfig({
     },
   },
   nitro: { preset: 'static' },
+  hooks: {
+    // Page chunks load when their route is visited, not prefetched with the first page.
+    'build:manifest'(manifest) {
+      for (const file of Object.values(manifest)) file.prefetch = false
+    },
+  },
   vite: { build: { sourcemap: false } },
 })

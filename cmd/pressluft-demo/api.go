@@ -140,3 +140,18 @@ func list[T any](ctx context.Context, a *api, path string) ([]T, error) {
 	err := a.do(ctx, "GET", path, nil, &page)
 	return page.Items, err
 }
+
+// unfinishedJob returns a queued or running job matching the query (as
+// GET /api/jobs takes it), or nil: work an interrupted run left going.
+func (a *api) unfinishedJob(ctx context.Context, query string) (*job, error) {
+	jobs, err := list[job](ctx, a, "/api/jobs?"+query)
+	if err != nil {
+		return nil, err
+	}
+	for i := range jobs {
+		if !jobs[i].done() {
+			return &jobs[i], nil
+		}
+	}
+	return nil, nil
+}

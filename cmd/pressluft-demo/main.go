@@ -3,6 +3,11 @@
 // harness of e2e/testnode) provisioned through the API, and a demo WordPress
 // site whose preview name resolves on this machine through /etc/hosts.
 // `make demo-down` removes all of it.
+//
+// The control plane keeps running in the background after `make demo`
+// returns (its PID is in the data directory's sandbox.json and in the lock
+// file). Ctrl-C during `make demo` stops the setup where it is and keeps what
+// is up; the next `make demo` resumes from there.
 package main
 
 import (

@@ -186,7 +186,11 @@ func (s *sandbox) provisionNode(ctx context.Context, a *api, ip string) (string,
 	var queued struct {
 		JobID string `json:"job_id"`
 	}
-	if err := a.do(ctx, "POST", "/api/nodes/"+nd.ID+"/provision", nil, &queued); err != nil {
+	if running, err := a.unfinishedJob(ctx, "type=node_provision&node_id="+nd.ID); err != nil {
+		return "", err
+	} else if running != nil {
+		queued.JobID = running.ID // left going by an interrupted run
+	} else if err := a.do(ctx, "POST", "/api/nodes/"+nd.ID+"/provision", nil, &queued); err != nil {
 		return "", err
 	}
 	start := time.Now()
@@ -236,6 +240,17 @@ func (s *sandbox) upSite(ctx context.Context, a *api, nodeID string) (string, st
 	for _, st := range sites {
 		if st.Slug != siteSlug {
 			continue
+		}
+		if running, err := a.unfinishedJob(ctx, "site_id="+st.ID); err != nil {
+			return "", "", err
+		} else if running != nil {
+			s.say("site", "job %s (%s) of an interrupted run is still going", running.ID, running.Type)
+			if _, err := a.waitJob(ctx, running.ID, s.showEvent("site")); err != nil {
+				return "", "", err
+			}
+			if err := a.do(ctx, "GET", "/api/sites/"+st.ID, nil, &st); err != nil {
+				return "", "", err
+			}
 		}
 		envs, err := list[environment](ctx, a, "/api/sites/"+st.ID+"/environments")
 		if err != nil {

@@ -8,13 +8,13 @@ export function bumpChanges(): void {
   useChanges().value++
 }
 
-/** Runs fn every ms while the page is visible, and whenever a change is bumped. */
-export function useRefresh(fn: () => unknown, ms: number): void {
+/** Runs fn every ms while the page is visible, and (unless onChange is false) whenever a change is bumped. */
+export function useRefresh(fn: () => unknown, ms: number, onChange = true): void {
   const changes = useChanges()
   let timer: ReturnType<typeof setInterval> | undefined
   onMounted(() => {
     timer = setInterval(() => { if (!document.hidden) fn() }, ms)
   })
   onBeforeUnmount(() => clearInterval(timer))
-  watch(changes, () => { fn() })
+  if (onChange) watch(changes, () => { fn() })
 }

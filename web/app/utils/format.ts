@@ -127,3 +127,9 @@ export function slugify(name: string, max: number): string {
   s = s.replace(/-{2,}/g, '-')
   return s
 }
+
+/** "job_cancelled: Cancelled before it started." → "The job was cancelled: Cancelled before it started." */
+export function problemText(text: string, codes: readonly string[]): string {
+  const m = /^([a-z][a-z0-9_]*): (.*)$/s.exec(text)
+  return m && codes.includes(m[1]!) ? `${errorCodeText(m[1]!)}: ${m[2]}` : text
+}

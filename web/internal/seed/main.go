@@ -191,9 +191,12 @@ func run(ctx context.Context, dir string, n int) error {
 	}
 	fx.FailedJob = failed.ID
 	if err := exec(`UPDATE jobs SET status = 'failed', attempt = max_attempts, error_code = 'node_unreachable',
-		error_message = 'The node did not answer on 127.0.0.2:1.', started_at = ?, finished_at = ?, updated_at = ?,
+		error_message = 'The node did not answer on 127.0.0.2:1.', created_at = ?, started_at = ?, finished_at = ?, updated_at = ?,
 		output_tail = 'ssh: connect to host 127.0.0.2 port 1: Connection refused' WHERE id = ?`,
-		stamp(now.Add(-2*time.Hour)), stamp(now.Add(-2*time.Hour+3*time.Second)), stamp(now), failed.ID); err != nil {
+		stamp(now.Add(-2*time.Hour-time.Second)), stamp(now.Add(-2*time.Hour)), stamp(now.Add(-2*time.Hour+3*time.Second)), stamp(now), failed.ID); err != nil {
+		return err
+	}
+	if err := exec(`UPDATE job_events SET time = ? WHERE job_id = ?`, stamp(now.Add(-2*time.Hour-time.Second)), failed.ID); err != nil {
 		return err
 	}
 	if err := exec(`UPDATE nodes SET status = 'unreachable', last_error = ? WHERE id = ?`, brokenError, broken.ID); err != nil {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { errorCodeText, fieldMessage, formatDuration, humanize, jobTypeLabel, relativeTime, slugify, statusTone } from '~/utils/format'
+import { errorCodeText, fieldMessage, formatDuration, humanize, jobTypeLabel, problemText, relativeTime, slugify, statusTone } from '~/utils/format'
 
 describe('formatDuration', () => {
   it.each([[0, '0 s'], [0.4, '0 s'], [59, '59 s'], [60, '1 min'], [75, '1 min 15 s'], [3600, '1 h'], [4000, '1 h 6 min'], [-5, '0 s']])('%s s → %s', (s, want) => {
@@ -61,5 +61,13 @@ describe('slugify', () => {
     ['Cut at dash here', 7, 'cut-at'],
   ])('%s (%i) → %s', (name, max, want) => {
     expect(slugify(name, max)).toBe(want)
+  })
+})
+
+describe('problemText', () => {
+  it('puts words in place of a leading error code', () => {
+    expect(problemText('job_cancelled: Cancelled before it started.', ['job_cancelled'])).toBe('The job was cancelled: Cancelled before it started.')
+    expect(problemText('dial tcp: connection refused', ['job_cancelled'])).toBe('dial tcp: connection refused')
+    expect(problemText('unknown_code: text', ['job_cancelled'])).toBe('unknown_code: text')
   })
 })

@@ -1,1 +1,0 @@
-import{K as o,f as u,g as r,a1 as c}from"./Dy4pZLbY.js";const h=globalThis.setInterval;function n(){return c("changes",()=>0)}function l(){n().value++}function f(e,s){const t=n();let a;o(()=>{a=h(()=>{document.hidden||e()},s)}),u(()=>clearInterval(a)),r(t,()=>{e()})}export{n as a,l as b,h as s,f as u};

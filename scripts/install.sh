@@ -57,6 +57,33 @@ if [ -z "$binary" ]; then
 fi
 [ -x "$binary" ] || die "$binary is not an executable"
 new_version=$("$binary" version) || die "$binary does not run here"
+new_version=${new_version#pressluft }
+
+# Questions first, before the long steps.
+first_install=""
+if [ ! -f "$DATA/pressluft.db" ]; then
+	first_install=1
+	if [ -z "$admin_email" ] && [ -t 0 ]; then
+		printf 'First administrator e-mail: '
+		read -r admin_email
+	fi
+	[ -n "$admin_email" ] || die "the first install needs --admin-email"
+	password=""
+	if [ -t 0 ]; then
+		printf 'Password (empty: generate one): '
+		stty -echo
+		read -r password || true
+		stty echo
+		echo
+	fi
+	if [ -z "$password" ]; then
+		password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+		shown="$password
+             (shown this once; 'pressluft admin reset-password' sets a new one)"
+	else
+		shown="the one you entered"
+	fi
+fi
 
 step "runtime packages: ansible-core, openssh-client, python3"
 export DEBIAN_FRONTEND=noninteractive
@@ -78,6 +105,7 @@ install -d -m 0700 -o pressluft -g pressluft "$DATA"
 
 old_version=""
 [ -x "$BIN" ] && old_version=$("$BIN" version 2>/dev/null || true)
+old_version=${old_version#pressluft }
 step "binary $BIN (${old_version:-none} -> $new_version)"
 # A rename, so the running service keeps its old file until it restarts.
 install -m 0755 "$binary" "$BIN.new"
@@ -93,25 +121,9 @@ ENV
 fi
 listen=$(sed -n 's/^PRESSLUFT_LISTEN_ADDR=//p' "$ENVFILE")
 
-first_install=""
-if [ ! -f "$DATA/pressluft.db" ]; then
-	first_install=1
-	if [ -z "$admin_email" ] && [ -t 0 ]; then
-		printf 'First administrator e-mail: '
-		read -r admin_email
-	fi
-	[ -n "$admin_email" ] || die "the first install needs --admin-email"
-	password=""
-	if [ -t 0 ]; then
-		printf 'Password (empty: generate one): '
-		stty -echo
-		read -r password || true
-		stty echo
-		echo
-	fi
-	[ -n "$password" ] || password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+if [ -n "$first_install" ]; then
 	step "first administrator $admin_email"
-	runuser -u pressluft -- "$BIN" admin create --data-dir "$DATA" --email "$admin_email" --password "$password" >/dev/null
+	printf '%s\n' "$password" | runuser -u pressluft -- "$BIN" admin create --data-dir "$DATA" --email "$admin_email" --password-stdin >/dev/null
 fi
 
 step "systemd unit $UNIT"
@@ -204,8 +216,7 @@ Pressluft $new_version is installed and running (systemctl status pressluft).
 
   Dashboard  $url (listening on $listen)
   Log in as  $admin_email
-  Password   $password
-             (shown this once; 'pressluft admin reset-password' sets a new one)
+  Password   $shown
 
 Next: put a TLS proxy in front of the dashboard, then add your first node
 under Nodes. Back up $DATA: its secret.key decrypts every stored secret.

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/pressluft/pressluft"
@@ -29,15 +31,16 @@ func openForCLI(name string, args []string, define func(fs *flag.FlagSet)) (*Mai
 	return m, fs, nil
 }
 
-func runAdmin(ctx context.Context, args []string, out io.Writer) error {
+func runAdmin(ctx context.Context, args []string, in io.Reader, out io.Writer) error {
 	if len(args) == 0 || (args[0] != "create" && args[0] != "reset-password") {
-		return fmt.Errorf("usage: pressluft admin create|reset-password --email E --password P [--revoke-tokens]")
+		return fmt.Errorf("usage: pressluft admin create|reset-password --email E --password P|--password-stdin [--revoke-tokens]")
 	}
 	var email, password string
-	var revokeTokens bool
+	var revokeTokens, passwordStdin bool
 	m, _, err := openForCLI("admin "+args[0], args[1:], func(fs *flag.FlagSet) {
 		fs.StringVar(&email, "email", "", "administrator e-mail")
 		fs.StringVar(&password, "password", "", "new password (8 characters to 72 bytes)")
+		fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of stdin (keeps it out of the process list)")
 		if args[0] == "reset-password" {
 			fs.BoolVar(&revokeTokens, "revoke-tokens", false, "also revoke the user's API tokens")
 		}
@@ -46,6 +49,13 @@ func runAdmin(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer m.Close()
+	if passwordStdin {
+		line, err := bufio.NewReader(in).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("--password-stdin: no password on stdin")
+		}
+		password = strings.TrimRight(line, "\r\n")
+	}
 	auth := sqlite.NewAuthService(m.DB)
 	audit := sqlite.NewAuditService(m.DB)
 	if args[0] == "create" {

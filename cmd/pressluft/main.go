@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintln(out, "pressluft", pressluft.Version)
 		return nil
 	case "admin":
-		return runAdmin(ctx, rest, out)
+		return runAdmin(ctx, rest, os.Stdin, out)
 	case "node":
 		return runNode(ctx, rest, out)
 	case "help", "-h", "--help":

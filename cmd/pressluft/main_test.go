@@ -143,3 +143,26 @@ func TestCLI_RefusesOpenDataDirectory(t *testing.T) {
 		t.Fatalf("secret key written into the refused directory: %v", err)
 	}
 }
+
+func TestCLI_PasswordFromStdin(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := runAdmin(ctx, []string{"create", "--data-dir", dir, "--email", "ops@example.com", "--password-stdin"},
+		strings.NewReader("correct horse\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := runAdmin(ctx, []string{"reset-password", "--data-dir", dir, "--email", "ops@example.com", "--password-stdin"},
+		strings.NewReader(""), &out); err == nil {
+		t.Fatal("an empty stdin was taken for a password")
+	}
+	db := sqlite.NewDB(filepath.Join(dir, "pressluft.db"))
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, _, err := sqlite.NewAuthService(db).Login(ctx, "ops@example.com", "correct horse"); err != nil {
+		t.Fatalf("the password read from stdin does not log in: %v", err)
+	}
+}

@@ -165,6 +165,22 @@ describe('nodes', () => {
     await page.locator('.metrics .metric', { hasText: /^\s*2\s*nodes$/ }).waitFor()
   })
 
+  it('draws input borders with at least 3:1 contrast', async () => {
+    const ratio = await page.getByLabel('Host').evaluate((el) => {
+      const rgb = (c) => c.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number)
+      const lum = ([r, g, b]) => {
+        const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4 }
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b)
+      }
+      let bgEl = el.parentElement
+      while (bgEl && getComputedStyle(bgEl).backgroundColor === 'rgba(0, 0, 0, 0)') bgEl = bgEl.parentElement
+      const a = lum(rgb(getComputedStyle(el).borderTopColor))
+      const b = lum(rgb(getComputedStyle(bgEl ?? document.body).backgroundColor))
+      return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)
+    })
+    assert.ok(ratio >= 3, `input border contrast ${ratio.toFixed(2)}:1`)
+  })
+
   it('validates the add form and adds a node', async () => {
     const form = page.locator('form', { has: page.getByRole('button', { name: 'Add node' }) })
     await form.getByLabel('Name').fill('web-3')

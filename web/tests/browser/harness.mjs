@@ -3,7 +3,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 
@@ -65,6 +65,8 @@ export async function startControlPlane({ sites = 3, port = Number(process.env.P
     }
   } catch (err) {
     proc.kill('SIGTERM')
+    await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)))
+    rmSync(data, { recursive: true, force: true })
     throw new Error(`${err.message}\n${log}`)
   }
 }
@@ -75,4 +77,3 @@ export function screenshotPath(name, width, height) {
   return join(dir, `${name}-${width}x${height}.png`)
 }
 
-export { dirname }

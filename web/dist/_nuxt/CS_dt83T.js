@@ -1,1 +1,0 @@
-import{_ as t}from"./7qAT62ao.js";import{u as e}from"./EQoqyNRC.js";import{e as a,j as n,o as s}from"./DjSLSRl6.js";import"./DIpKvRGV.js";const f=a({__name:"[...path]",setup(r){return e({title:"Page not found · Pressluft"}),(_,c)=>{const o=t;return s(),n(o,{what:"Page",back:"/sites","back-label":"Go to sites"})}}});export{f as default};

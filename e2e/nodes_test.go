@@ -187,6 +187,7 @@ func TestNodesAndSites(t *testing.T) {
 			(sshTotal / n).Round(time.Millisecond), (jobTotal / n).Round(time.Millisecond), n)
 	})
 
+	t.Run("the dashboard's node flows", func(t *testing.T) { testDashboard(t, s, nodeID) })
 	t.Run("sites and environments", func(t *testing.T) { testSites(t, s, web, nodeID) })
 	t.Run("the node agent", func(t *testing.T) { testAgent(t, s, web, nodeID) })
 

@@ -166,3 +166,19 @@ func TestCLI_PasswordFromStdin(t *testing.T) {
 		t.Fatalf("the password read from stdin does not log in: %v", err)
 	}
 }
+
+// A relative --data-dir is made absolute: the playbooks are extracted into it
+// and ansible-playbook runs in another directory.
+func TestOpenStore_DataDirBecomesAbsolute(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	m := NewMain()
+	m.Config.DataDir = "data"
+	if err := m.openStore(); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if want := filepath.Join(dir, "data"); m.Config.DataDir != want {
+		t.Fatalf("data dir = %q, want %q", m.Config.DataDir, want)
+	}
+}

@@ -94,6 +94,12 @@ func (m *Main) ParseFlags(cmd string, args []string) error {
 
 // openStore opens the database with the secret key of the data directory.
 func (m *Main) openStore() error {
+	// Absolute: ansible-playbook and the SSH control sockets run in other directories.
+	dir, err := filepath.Abs(m.Config.DataDir)
+	if err != nil {
+		return err
+	}
+	m.Config.DataDir = dir
 	if err := os.MkdirAll(m.Config.DataDir, 0o700); err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ bench-web: deps-test
 ## fuzz: runs each fuzz target for FUZZTIME (default 10m); stops at the first failure,
 ## whose input Go writes to the package's testdata/fuzz/ (commit it: it joins the seed corpus).
 FUZZTIME ?= 10m
-FUZZ_TARGETS := .:FuzzValidate ./http:FuzzDecode ./http:FuzzRoutes ./ssh:FuzzHostKey ./ansible:FuzzFollow
+FUZZ_TARGETS := .:FuzzValidate ./http:FuzzDecode ./http:FuzzRoutes ./ssh:FuzzHostKey ./ansible:FuzzFollow ./nodeagent:FuzzParseRequest
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "== $$name in $$pkg for $(FUZZTIME)"; \

@@ -52,6 +52,10 @@ type Error struct {
 	Code    string
 	Message string
 	Details map[string]any
+	// Untouched is set on an error that happened before anything ran on a
+	// node (no connection, no session): a job failing with it leaves its
+	// resource as it was instead of marking it failed.
+	Untouched bool
 }
 
 func (e *Error) Error() string {
@@ -103,6 +107,12 @@ func ErrorDetails(err error) map[string]any {
 		return e.Details
 	}
 	return nil
+}
+
+// IsUntouched reports whether err happened before anything ran on a node.
+func IsUntouched(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Untouched
 }
 
 // IsTransient reports whether a job that failed with err may succeed when

@@ -78,6 +78,10 @@ type NewJob struct {
 	// UniqueKey, when set, allows one queued or running job with this key:
 	// enqueueing another returns the existing job (see Job.Duplicate).
 	UniqueKey string
+	// RestoreStatus is the status the job's resource had before the job
+	// changed it. A job that fails with an untouched node_unreachable error
+	// (nothing ran on the node) puts it back ("" marks the resource failed).
+	RestoreStatus string
 }
 
 // JobFilter selects jobs for listing.

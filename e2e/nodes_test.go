@@ -204,7 +204,12 @@ func TestNodesAndSites(t *testing.T) {
 			t.Fatalf("job against a node without sshd:\n%s", describeJob(job))
 		}
 		t.Logf("job against an unreachable node failed after %s (3 attempts with backoff)", took.Round(time.Second))
+		// Nothing ran on the node: it is unreachable, not failed, and comes back by itself.
+		if n := s.node(t, nodeID); n["status"] != "unreachable" {
+			t.Fatalf("node after a provision that could not connect: %v (%v)", n["status"], n["last_error"])
+		}
 		inNode(t, web, "systemctl", "start", "ssh.service")
+		waitFor(t, "the node to turn active on its own", time.Minute, func() bool { return s.node(t, nodeID)["status"] == "active" })
 		if job, _ := s.provision(t, nodeID); job["status"] != "succeeded" {
 			t.Fatalf("provisioning after sshd returned:\n%s", describeJob(job))
 		}

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/pressluft/pressluft"
@@ -29,8 +30,9 @@ func (h *Handlers) loadEnv(ctx context.Context, envID string) (*envScope, error)
 	// A re-provision waits for running environment work and holds the node
 	// alone while it runs, so environment work only meets it queued.
 	case pressluft.NodeActive, pressluft.NodeProvisioning:
-	case pressluft.NodeUnreachable: // may pass: retried with backoff
-		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "Node %s is unreachable: %s", node.Name, node.LastError)
+	case pressluft.NodeUnreachable: // may pass: retried with backoff; nothing ran, so nothing is marked failed
+		return nil, &pressluft.Error{Code: pressluft.ENodeUnreachable, Untouched: true,
+			Message: fmt.Sprintf("Node %s is unreachable: %s", node.Name, node.LastError)}
 	default:
 		return nil, pressluft.Errorf(pressluft.ENodeNotActive, "Node %s is %s.", node.Name, node.Status)
 	}

@@ -146,7 +146,8 @@ func (s *SiteService) DeleteEnvironment(ctx context.Context, id string) (*pressl
 	if err := deriveSiteStatus(tx, env.SiteID); err != nil {
 		return nil, err
 	}
-	return s.jobs.commitWithJob(tx, pressluft.NewJob{Type: pressluft.JobEnvDelete, SiteID: env.SiteID, EnvironmentID: id, NodeID: env.NodeID})
+	return s.jobs.commitWithJob(tx, pressluft.NewJob{Type: pressluft.JobEnvDelete, SiteID: env.SiteID, EnvironmentID: id, NodeID: env.NodeID,
+		RestoreStatus: env.Status})
 }
 
 // ResetEnvironment brings a failed environment back to active once nothing

@@ -112,9 +112,9 @@ func enqueue(tx *Tx, nj pressluft.NewJob) (*pressluft.Job, error) {
 		j.RunAfter = tx.now
 	}
 	_, err := tx.Exec(`INSERT INTO jobs (id, type, status, site_id, environment_id, node_id, payload, max_attempts,
-		run_after, timeout_seconds, lock_scope, unique_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		run_after, timeout_seconds, lock_scope, unique_key, restore_status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		j.ID, j.Type, j.Status, j.SiteID, j.EnvironmentID, j.NodeID, string(payload), j.MaxAttempts,
-		ts(j.RunAfter), int64(j.Timeout/time.Second), kind.Lock, nj.UniqueKey, ts(tx.now), ts(tx.now))
+		ts(j.RunAfter), int64(j.Timeout/time.Second), kind.Lock, nj.UniqueKey, nj.RestoreStatus, ts(tx.now), ts(tx.now))
 	if err != nil {
 		return nil, err
 	}

@@ -112,7 +112,8 @@ func (s *NodeService) ProvisionNode(ctx context.Context, id string) (*pressluft.
 	if _, err := tx.Exec(`UPDATE nodes SET status = ?, last_error = '', updated_at = ? WHERE id = ?`, pressluft.NodeProvisioning, ts(tx.now), id); err != nil {
 		return nil, err
 	}
-	return s.jobs.commitWithJob(tx, pressluft.NewJob{Type: pressluft.JobNodeProvision, NodeID: id, UniqueKey: pressluft.JobNodeProvision + ":" + id})
+	return s.jobs.commitWithJob(tx, pressluft.NewJob{Type: pressluft.JobNodeProvision, NodeID: id, UniqueKey: pressluft.JobNodeProvision + ":" + id,
+		RestoreStatus: n.Status})
 }
 
 // CheckNode enqueues node_check for a node that is not decommissioned.

@@ -120,10 +120,20 @@ func (s *JobService) Fail(ctx context.Context, id, workerID string, jerr error, 
 			error_message = ?, finished_at = ?, updated_at = ? WHERE id = ?`, code, msg, ts(tx.now), ts(tx.now), id); err != nil {
 			return "", err
 		}
-		if err := addEvent(tx, id, pressluft.JobEvent{Step: "failed", Level: pressluft.LevelError, Message: code + ": " + msg}); err != nil {
+		untouched := code == pressluft.ENodeUnreachable && pressluft.IsUntouched(jerr) && ref.restore != ""
+		ev := code + ": " + msg
+		if untouched {
+			ev += " Nothing ran on the node; what the job would have changed is as it was."
+		}
+		if err := addEvent(tx, id, pressluft.JobEvent{Step: "failed", Level: pressluft.LevelError, Message: ev}); err != nil {
 			return "", err
 		}
-		if err := failResource(tx, ref, code, msg); err != nil {
+		if untouched {
+			err = restoreResource(tx, ref, code, msg)
+		} else {
+			err = failResource(tx, ref, code, msg)
+		}
+		if err != nil {
 			return "", err
 		}
 	}

@@ -9,13 +9,43 @@ import (
 
 // jobRef is what a terminal transition needs to know about a job.
 type jobRef struct {
-	typ, siteID, envID, nodeID string
+	typ, siteID, envID, nodeID, restore string
 }
 
 func findJobRef(tx *Tx, id string) (jobRef, error) {
 	var r jobRef
-	err := tx.QueryRow(`SELECT type, site_id, environment_id, node_id FROM jobs WHERE id = ?`, id).Scan(&r.typ, &r.siteID, &r.envID, &r.nodeID)
+	err := tx.QueryRow(`SELECT type, site_id, environment_id, node_id, restore_status FROM jobs WHERE id = ?`, id).
+		Scan(&r.typ, &r.siteID, &r.envID, &r.nodeID, &r.restore)
 	return r, err
+}
+
+// restoreResource puts back the status the job's resource had before the
+// job, for a job that failed before anything ran on the node. A node that
+// had been reachable is marked unreachable: the probes watch it and turn it
+// active again when SSH answers.
+func restoreResource(tx *Tx, r jobRef, code, message string) error {
+	kind, _ := pressluft.KindOf(r.typ)
+	msg := code + ": " + message
+	var err error
+	switch kind.Marks {
+	case pressluft.MarksNode:
+		status := r.restore
+		if status == pressluft.NodeActive {
+			status = pressluft.NodeUnreachable
+		}
+		_, err = tx.Exec(`UPDATE nodes SET status = ?, last_error = ?, updated_at = ? WHERE id = ?`, status, msg, ts(tx.now), r.nodeID)
+		return err
+	case pressluft.MarksEnvironment:
+		_, err = tx.Exec(`UPDATE environments SET status = ?, last_error = ?, updated_at = ? WHERE id = ?`, r.restore, msg, ts(tx.now), r.envID)
+	case pressluft.MarksSite:
+		_, err = tx.Exec(`UPDATE environments SET status = ?, last_error = ?, updated_at = ? WHERE site_id = ?`, r.restore, msg, ts(tx.now), r.siteID)
+	default:
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return deriveSiteStatus(tx, r.siteID)
 }
 
 // failResource marks what the job's kind says a failure leaves failed, in

@@ -167,13 +167,23 @@ func (s *SiteService) DeleteSite(ctx context.Context, id string) (*pressluft.Job
 	if err := checkNoUnfinishedJobs(tx, "site_id", id); err != nil {
 		return nil, err
 	}
+	// One status to return to when the node cannot be reached: active, when
+	// every environment was (else they are marked failed, as on any failure).
+	var notActive int
+	if err := tx.QueryRow(`SELECT COUNT(*) FROM environments WHERE site_id = ? AND status <> 'active'`, id).Scan(&notActive); err != nil {
+		return nil, err
+	}
+	restore := ""
+	if notActive == 0 {
+		restore = pressluft.StatusActive
+	}
 	if _, err := tx.Exec(`UPDATE environments SET status = 'deleting', updated_at = ? WHERE site_id = ?`, ts(tx.now), id); err != nil {
 		return nil, err
 	}
 	if _, err := tx.Exec(`UPDATE sites SET status = 'deleting', updated_at = ? WHERE id = ?`, ts(tx.now), id); err != nil {
 		return nil, err
 	}
-	return s.jobs.commitWithJob(tx, pressluft.NewJob{Type: pressluft.JobSiteDelete, SiteID: id, NodeID: site.NodeID})
+	return s.jobs.commitWithJob(tx, pressluft.NewJob{Type: pressluft.JobSiteDelete, SiteID: id, NodeID: site.NodeID, RestoreStatus: restore})
 }
 
 // checkNoUnfinishedJobs refuses a change while another job on the same

@@ -255,3 +255,82 @@ func TestJobs_EndingJobMarksResourceFailed(t *testing.T) {
 		t.Fatalf("after failure: %s %q", env.Status, env.LastError)
 	}
 }
+
+// A job that failed before anything ran on its node leaves its resource as
+// it was; one whose node went away half way marks it failed.
+func TestJobs_UntouchedUnreachableLeavesResourcesAsTheyWere(t *testing.T) {
+	t.Parallel()
+	db, _ := mustOpenDB(t)
+	ctx := context.Background()
+	sites, js := newSiteService(db)
+	nodes := sqlite.NewNodeService(db, js)
+	unreachable := func(untouched bool) error {
+		return &pressluft.Error{Code: pressluft.ENodeUnreachable, Message: "Cannot reach 10.77.1.2:22: connection refused.", Untouched: untouched}
+	}
+	failNext := func(err error) {
+		t.Helper()
+		c := mustClaim(t, js, "w")
+		if c == nil {
+			t.Fatal("nothing to claim")
+		}
+		if _, ferr := js.Fail(ctx, c.ID, "w", err, false); ferr != nil {
+			t.Fatal(ferr)
+		}
+	}
+	provision := func(id string) {
+		t.Helper()
+		if _, err := nodes.ProvisionNode(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// An active node whose provision could not connect: unreachable, for the probes to bring back.
+	active := mustActiveNode(t, db, "10.77.1.2")
+	provision(active.ID)
+	failNext(unreachable(true))
+	if n, _ := nodes.FindNodeByID(ctx, active.ID); n.Status != pressluft.NodeUnreachable || !strings.Contains(n.LastError, "connection refused") {
+		t.Fatalf("active node after an untouched failure: %s %q", n.Status, n.LastError)
+	}
+	// A node never provisioned stays pending, with the reason.
+	pending := &pressluft.Node{Name: "new", Host: "10.77.1.3", SSHPort: 22, SSHUser: "root"}
+	if err := nodes.CreateNode(ctx, pending); err != nil {
+		t.Fatal(err)
+	}
+	provision(pending.ID)
+	failNext(unreachable(true))
+	if n, _ := nodes.FindNodeByID(ctx, pending.ID); n.Status != pressluft.NodePending || n.LastError == "" {
+		t.Fatalf("pending node after an untouched failure: %s %q", n.Status, n.LastError)
+	}
+	// Lost half way through a provision: failed.
+	if err := nodes.SetNodeStatus(ctx, pending.ID, pressluft.NodeActive, ""); err != nil {
+		t.Fatal(err)
+	}
+	provision(pending.ID)
+	failNext(unreachable(false))
+	if n, _ := nodes.FindNodeByID(ctx, pending.ID); n.Status != pressluft.NodeFailed {
+		t.Fatalf("node after a failure half way: %s", n.Status)
+	}
+
+	// A delete that could not reach the node: the environment stays active.
+	node := mustActiveNode(t, db, "10.77.1.4")
+	a, _ := sites.CreateSite(ctx, pressluft.SiteCreate{Name: "A", Slug: "aaa", NodeID: node.ID, AdminEmail: "a@example.com"})
+	c := mustClaim(t, js, "w")
+	if err := js.Complete(ctx, c.ID, "w", &pressluft.JobDone{EnvironmentStatus: pressluft.StatusActive}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sites.DeleteSite(ctx, a.Site.ID); err != nil {
+		t.Fatal(err)
+	}
+	failNext(unreachable(true))
+	env, _ := sites.FindEnvironmentByID(ctx, a.Environment.ID)
+	site, _ := sites.FindSiteByID(ctx, a.Site.ID)
+	if env.Status != pressluft.StatusActive || site.Status != pressluft.StatusActive || env.LastError == "" {
+		t.Fatalf("after an untouched delete failure: env %s site %s %q", env.Status, site.Status, env.LastError)
+	}
+	// A create that could not reach the node has nothing to go back to: failed.
+	b, _ := sites.CreateSite(ctx, pressluft.SiteCreate{Name: "B", Slug: "bbb", NodeID: node.ID, AdminEmail: "a@example.com"})
+	failNext(unreachable(true))
+	if env, _ := sites.FindEnvironmentByID(ctx, b.Environment.ID); env.Status != pressluft.StatusFailed {
+		t.Fatalf("create after an untouched failure: %s", env.Status)
+	}
+}

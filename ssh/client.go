@@ -70,7 +70,7 @@ func (p *Pool) client(ctx context.Context, n *pressluft.Node) (*ssh.Client, erro
 	}
 	c, err := p.dial(ctx, n)
 	if err != nil {
-		return nil, err
+		return nil, untouched(err)
 	}
 	p.mu.Lock()
 	if old := p.clients[n.ID]; old != nil {
@@ -196,7 +196,7 @@ func (p *Pool) run(ctx context.Context, n *pressluft.Node, cmd string, stdin []b
 	}
 	if err := sess.Start(cmd); err != nil {
 		p.Forget(n.ID)
-		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost.", n.Host)
+		return nil, untouched(pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost.", n.Host))
 	}
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
@@ -252,7 +252,7 @@ func (p *Pool) Stream(ctx context.Context, n *pressluft.Node, cmd string, reques
 	}
 	if err := sess.Start(cmd); err != nil {
 		p.Forget(n.ID)
-		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost.", n.Host)
+		return nil, untouched(pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost.", n.Host))
 	}
 	if _, err := stdin.Write(request); err != nil {
 		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost while sending a request.", n.Host)
@@ -293,15 +293,34 @@ func (p *Pool) session(ctx context.Context, n *pressluft.Node) (*ssh.Session, er
 	sess, err := c.NewSession()
 	if err != nil {
 		p.Forget(n.ID)
-		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost.", n.Host)
+		return nil, untouched(pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost.", n.Host))
 	}
 	return sess, nil
+}
+
+// untouched marks an error that came before any command ran on the node.
+func untouched(err error) error {
+	var pe *pressluft.Error
+	if errors.As(err, &pe) {
+		c := *pe
+		c.Untouched = true
+		return &c
+	}
+	return err
 }
 
 // Probe checks on a new connection that the node accepts SSH logins now
 // (a cached connection can outlive a stopped sshd) and answers a trivial
 // command within timeout.
+// It runs nothing but `true`, so its errors are untouched.
 func (p *Pool) Probe(ctx context.Context, n *pressluft.Node, timeout time.Duration) error {
+	if err := p.probe(ctx, n, timeout); err != nil {
+		return untouched(err)
+	}
+	return nil
+}
+
+func (p *Pool) probe(ctx context.Context, n *pressluft.Node, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c, err := p.dial(ctx, n)

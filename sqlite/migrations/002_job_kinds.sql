@@ -1,8 +1,11 @@
--- Lock scope and unique key per job (see pressluft.JobKind), and the
+-- Lock scope, unique key and restore status per job (see pressluft.JobKind), and the
 -- periodic scheduler's state.
 
 ALTER TABLE jobs ADD COLUMN lock_scope TEXT NOT NULL DEFAULT 'site';
 ALTER TABLE jobs ADD COLUMN unique_key TEXT NOT NULL DEFAULT '';
+-- The status the job's resource had before the job: it returns to it when the
+-- job fails before anything ran on the node ('' marks it failed instead).
+ALTER TABLE jobs ADD COLUMN restore_status TEXT NOT NULL DEFAULT '';
 
 -- Jobs queued by an earlier version took the site and the node alone.
 UPDATE jobs SET lock_scope = 'node' WHERE type IN ('node_provision', 'node_check');

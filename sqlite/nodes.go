@@ -48,9 +48,11 @@ func findNodeByID(ctx context.Context, q rowQuerier, id string) (*pressluft.Node
 	return n, err
 }
 
-// FindNodes lists nodes by name.
+// FindNodes lists nodes by name. Decommissioned nodes are listed only when
+// asked for by status.
 func (s *NodeService) FindNodes(ctx context.Context, f pressluft.NodeFilter) ([]*pressluft.Node, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+nodeColumns+` FROM nodes WHERE (? = '' OR status = ?) ORDER BY name, id`, f.Status, f.Status)
+	rows, err := s.db.read.QueryContext(ctx, `SELECT `+nodeColumns+` FROM nodes
+		WHERE (?1 = '' AND status <> 'decommissioned') OR status = ?1 ORDER BY name, id`, f.Status)
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@ run: deps build
 
 ## demo: the sandbox: a control plane, a disposable local node and a WordPress site on it. Needs root.
 ## Run again to reuse it; DEMO_FLAGS takes --listen ADDR or --data-dir DIR.
-demo:
+demo: agents
 	@VERSION='$(VERSION)' scripts/demo.sh up $(DEMO_FLAGS)
 
 ## demo-down: remove the sandbox's node, host entries, control plane and data.

@@ -22,6 +22,7 @@ if [ "$cmd" = up ]; then
 	say packages "Ansible, SSH client, debootstrap, systemd-nspawn (installed only if missing)"
 	scripts/install-deps.sh
 	scripts/install-e2e-deps.sh
+	# The node agents (agent/dist) are built first by `make demo`; the control plane embeds them.
 	say build "bin/pressluft, bin/pressluft-testnode, bin/pressluft-demo"
 	go build -ldflags "-X github.com/pressluft/pressluft.Version=${VERSION:-dev}" -o bin/pressluft ./cmd/pressluft
 	go build -o bin/pressluft-testnode ./cmd/pressluft-testnode

@@ -48,11 +48,9 @@ func findNodeByID(ctx context.Context, q rowQuerier, id string) (*pressluft.Node
 	return n, err
 }
 
-// FindNodes lists nodes by name. Decommissioned nodes are listed only when
-// asked for by status.
+// FindNodes lists nodes by name.
 func (s *NodeService) FindNodes(ctx context.Context, f pressluft.NodeFilter) ([]*pressluft.Node, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+nodeColumns+` FROM nodes
-		WHERE (?1 = '' AND status <> 'decommissioned') OR status = ?1 ORDER BY name, id`, f.Status)
+	rows, err := s.db.read.QueryContext(ctx, `SELECT `+nodeColumns+` FROM nodes WHERE (? = '' OR status = ?) ORDER BY name, id`, f.Status, f.Status)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 var (
-	slugRE     = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
+	slugRE = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 	// No (?i): Go's case folding would let "ſ" (long s) and "K" (Kelvin) match s and k.
 	hostnameRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$`)
 	unixUserRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)

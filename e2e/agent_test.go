@@ -60,6 +60,32 @@ func testAgent(t *testing.T, s *stack, web *testnode.Node, nodeID string) {
 			median(deletes).Round(10*time.Millisecond))
 	})
 
+	t.Run("a vhost nginx refuses is taken back and the job says why", func(t *testing.T) {
+		// A broken file elsewhere in nginx's configuration: the new vhost passes
+		// on its own but the whole configuration does not.
+		inNode(t, web, "sh", "-c", "echo 'this is not nginx;' > /etc/nginx/conf.d/pl-e2e-broken.conf")
+		site, created := createSite(t, s, nodeID, "Rejected", "rejected", "Rejected")
+		job := s.api.waitJob(created["job_id"].(string), 5*time.Minute)
+		inNode(t, web, "rm", "-f", "/etc/nginx/conf.d/pl-e2e-broken.conf")
+		if job["status"] != "failed" || job["error_code"] != "config_rejected" || job["attempt"] != float64(1) {
+			t.Fatalf("site_create with a broken nginx configuration:\n%s", describeJob(job))
+		}
+		if _, err := web.Exec(ctxFor(t, time.Minute), "test", "-e", "/etc/nginx/sites-enabled/rejected-production.conf"); err == nil {
+			t.Error("the refused vhost was left in sites-enabled")
+		}
+		inNode(t, web, "nginx", "-t")
+		env := s.api.must("GET", "/api/environments/"+created["environment_id"].(string), nil, 200)
+		if env["status"] != "failed" || !strings.Contains(fmt.Sprint(env["last_error"]), "config_rejected") {
+			t.Errorf("environment after the refusal: %v %v", env["status"], env["last_error"])
+		}
+		prod := s.api.must("GET", "/api/environments/"+prodEnvID, nil, 200)
+		waitServes(t, c, prod["preview_url"].(string), "Acme Fresh Coffee &amp; Tea", time.Minute)
+		del := s.api.waitJob(s.api.must("DELETE", "/api/sites/"+site["id"].(string), nil, 202)["job_id"].(string), 5*time.Minute)
+		if del["status"] != "succeeded" {
+			t.Fatalf("site_delete of the refused site:\n%s", describeJob(del))
+		}
+	})
+
 	t.Run("an agent killed during a copy converges when the job retries", func(t *testing.T) {
 		res := s.api.must("POST", "/api/sites/"+siteID+"/environments", map[string]any{"name": "Killed", "slug": "killed",
 			"type": "clone", "source_environment_id": prodEnvID}, 202)

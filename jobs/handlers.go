@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -20,7 +19,6 @@ type Handlers struct {
 	Auth    pressluft.AuthService
 	Config  pressluft.NodeConfig
 	Envs    pressluft.EnvOps
-	Logger  *slog.Logger
 	// FetchURL fetches a preview URL from the control plane, reaching the
 	// node by address with the preview host name as Host header.
 	FetchURL func(ctx context.Context, nodeHost, url string) (status int, body string, err error)

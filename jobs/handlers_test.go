@@ -129,7 +129,7 @@ func newHandlerStack(t *testing.T) *handlerStack {
 	}
 	r := newRunner(q)
 	h := &jobs.Handlers{Nodes: s.nodes, Sites: s.sites, Secrets: s.sec, Auth: sqlite.NewAuthService(db), Config: s.fake, Envs: s.fake,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), HealthRetryDelay: time.Millisecond,
+		HealthRetryDelay: time.Millisecond,
 		FetchURL: func(_ context.Context, host, url string) (int, string, error) {
 			if host != s.node.Host {
 				t.Errorf("preview fetched from %s, want the node %s", host, s.node.Host)

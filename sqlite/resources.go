@@ -24,28 +24,11 @@ func findJobRef(tx *Tx, id string) (jobRef, error) {
 // had been reachable is marked unreachable: the probes watch it and turn it
 // active again when SSH answers.
 func restoreResource(tx *Tx, r jobRef, code, message string) error {
-	kind, _ := pressluft.KindOf(r.typ)
-	msg := code + ": " + message
-	var err error
-	switch kind.Marks {
-	case pressluft.MarksNode:
-		status := r.restore
-		if status == pressluft.NodeActive {
-			status = pressluft.NodeUnreachable
-		}
-		_, err = tx.Exec(`UPDATE nodes SET status = ?, last_error = ?, updated_at = ? WHERE id = ?`, status, msg, ts(tx.now), r.nodeID)
-		return err
-	case pressluft.MarksEnvironment:
-		_, err = tx.Exec(`UPDATE environments SET status = ?, last_error = ?, updated_at = ? WHERE id = ?`, r.restore, msg, ts(tx.now), r.envID)
-	case pressluft.MarksSite:
-		_, err = tx.Exec(`UPDATE environments SET status = ?, last_error = ?, updated_at = ? WHERE site_id = ?`, r.restore, msg, ts(tx.now), r.siteID)
-	default:
-		return nil
+	node := r.restore
+	if node == pressluft.NodeActive {
+		node = pressluft.NodeUnreachable
 	}
-	if err != nil {
-		return err
-	}
-	return deriveSiteStatus(tx, r.siteID)
+	return markResource(tx, r, node, r.restore, code+": "+message)
 }
 
 // failResource marks what the job's kind says a failure leaves failed, in
@@ -53,17 +36,22 @@ func restoreResource(tx *Tx, r jobRef, code, message string) error {
 // cancel of a queued job, a rescue) leaves a node provisioning or an
 // environment creating forever. Reset recovers from failed.
 func failResource(tx *Tx, r jobRef, code, message string) error {
+	return markResource(tx, r, pressluft.NodeFailed, pressluft.StatusFailed, code+": "+message)
+}
+
+// markResource sets the status of what the job's kind marks: its node, its
+// environment, or every environment of its site.
+func markResource(tx *Tx, r jobRef, nodeStatus, envStatus, lastError string) error {
 	kind, _ := pressluft.KindOf(r.typ)
-	msg := code + ": " + message
 	var err error
 	switch kind.Marks {
 	case pressluft.MarksNode:
-		_, err = tx.Exec(`UPDATE nodes SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?`, msg, ts(tx.now), r.nodeID)
+		_, err = tx.Exec(`UPDATE nodes SET status = ?, last_error = ?, updated_at = ? WHERE id = ?`, nodeStatus, lastError, ts(tx.now), r.nodeID)
 		return err
 	case pressluft.MarksEnvironment:
-		_, err = tx.Exec(`UPDATE environments SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?`, msg, ts(tx.now), r.envID)
+		_, err = tx.Exec(`UPDATE environments SET status = ?, last_error = ?, updated_at = ? WHERE id = ?`, envStatus, lastError, ts(tx.now), r.envID)
 	case pressluft.MarksSite:
-		_, err = tx.Exec(`UPDATE environments SET status = 'failed', last_error = ?, updated_at = ? WHERE site_id = ?`, msg, ts(tx.now), r.siteID)
+		_, err = tx.Exec(`UPDATE environments SET status = ?, last_error = ?, updated_at = ? WHERE site_id = ?`, envStatus, lastError, ts(tx.now), r.siteID)
 	default:
 		return nil
 	}

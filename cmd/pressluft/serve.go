@@ -162,7 +162,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.JobsSvc.Notify = m.Runner.Wake
 	m.Runner.Periodic = jobs.Periodic()
 	auth := sqlite.NewAuthService(m.DB)
-	h := &jobs.Handlers{Nodes: nodes, Sites: sites, Secrets: secrets, Auth: auth, Logger: m.Logger,
+	h := &jobs.Handlers{Nodes: nodes, Sites: sites, Secrets: secrets, Auth: auth,
 		Config: &ansible.NodeConfig{SSH: m.SSH, Nodes: nodes, Secrets: secrets, WordPressArchiveURL: m.Config.WordPressArchiveURL,
 			Runner: &ansible.Runner{Dir: playbookDir, Binary: m.Config.AnsiblePlaybook,
 				ControlPathDir: filepath.Join(m.Config.DataDir, "cp"), TempDir: filepath.Join(m.Config.DataDir, "tmp")}},

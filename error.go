@@ -8,42 +8,61 @@ import (
 // Error codes. They are part of the API contract: clients and job records
 // match on them, so they never change meaning once published.
 const (
-	EBadRequest        = "bad_request"
-	EValidation        = "validation_failed"
-	EUnauthorized      = "unauthorized"
-	EInvalidCreds      = "invalid_credentials"
-	EForbidden         = "forbidden"
-	ENotFound          = "not_found"
-	EConflict          = "conflict"
-	ERateLimited       = "rate_limited"
-	EUnprocessable     = "unprocessable"
-	EInternal          = "internal"
-	ENodeUnreachable   = "node_unreachable"
-	ENodeNotActive     = "node_not_active"
-	EHostKeyMismatch   = "host_key_mismatch"
-	ESSHAuthFailed     = "ssh_auth_failed"
-	EJobNotCancellable = "job_not_cancellable"
-	EResourceNotFailed = "resource_not_failed"
-	EResetValidation   = "reset_validation_failed"
-	EResourceBusy      = "resource_busy"
-	ESourceMismatch    = "source_environment_mismatch"
-	EAnsibleHostFailed = "ansible_host_failed"
-	EAnsibleSyntax     = "ansible_syntax_error"
-	EAnsibleFailed     = "ansible_failed"
-	EJobTimeout        = "job_timeout"
-	EJobCancelled      = "job_cancelled"
-	EWorkerLost        = "worker_lost"
-	EHealthCheckFailed = "health_check_failed"
-	EWPError           = "wp_error"
-	ENotImplemented    = "not_implemented"
-	EAgentUnavailable  = "agent_unavailable" // this build carries no agent for the node's architecture
-	EUnsupportedArch   = "unsupported_arch"
-	EAgentFailed       = "agent_failed"    // the agent broke its protocol or refused a request
-	EAgentLost         = "agent_lost"      // the agent died without an answer (killed, out of memory)
-	EEnvLocked         = "env_locked"      // another operation holds the environment on its node
-	EConfigRejected    = "config_rejected" // nginx or PHP-FPM refused a config; the previous one is back
-	ECommandFailed     = "command_failed"  // a program run on the node failed
-	EChecksumMismatch  = "checksum_mismatch"
+	EBadRequest          = "bad_request"
+	EValidation          = "validation_failed"
+	EUnauthorized        = "unauthorized"
+	EInvalidCreds        = "invalid_credentials"
+	EForbidden           = "forbidden"
+	ENotFound            = "not_found"
+	EConflict            = "conflict"
+	ERateLimited         = "rate_limited"
+	EUnprocessable       = "unprocessable"
+	EInternal            = "internal"
+	ENodeUnreachable     = "node_unreachable"
+	ENodeNotActive       = "node_not_active"
+	ENodeReachable       = "node_reachable" // forget refused: the node is not known to be gone; delete normally
+	EHostKeyMismatch     = "host_key_mismatch"
+	ESSHAuthFailed       = "ssh_auth_failed"
+	EJobNotCancellable   = "job_not_cancellable"
+	EResourceNotFailed   = "resource_not_failed"
+	EResetValidation     = "reset_validation_failed"
+	EResourceBusy        = "resource_busy"
+	ESourceMismatch      = "source_environment_mismatch"
+	EAnsibleHostFailed   = "ansible_host_failed"
+	EAnsibleSyntax       = "ansible_syntax_error"
+	EAnsibleFailed       = "ansible_failed"
+	EJobTimeout          = "job_timeout"
+	EJobCancelled        = "job_cancelled"
+	EWorkerLost          = "worker_lost"
+	EHealthCheckFailed   = "health_check_failed"
+	EWPError             = "wp_error"
+	ENotImplemented      = "not_implemented"
+	EAgentUnavailable    = "agent_unavailable" // this build carries no agent for the node's architecture
+	EUnsupportedArch     = "unsupported_arch"
+	EAgentFailed         = "agent_failed"    // the agent broke its protocol or refused a request
+	EAgentLost           = "agent_lost"      // the agent died without an answer (killed, out of memory)
+	EEnvLocked           = "env_locked"      // another operation holds the environment on its node
+	EConfigRejected      = "config_rejected" // nginx or PHP-FPM refused a config; the previous one is back
+	ECommandFailed       = "command_failed"  // a program run on the node failed
+	EChecksumMismatch    = "checksum_mismatch"
+	EInsufficientSpace   = "insufficient_space"  // the node lacks room for the work plus a margin; nothing was written
+	EOffsiteAuth         = "offsite_auth_failed" // the offsite target refused the credentials
+	EOffsiteUnreachable  = "offsite_unreachable" // the offsite target did not answer
+	EOffsiteFailed       = "offsite_failed"      // the offsite target answered, but the transfer or its check failed
+	EUnsafeArchive       = "unsafe_archive"      // an archive or manifest names paths outside its place, links out, or devices
+	EBackupInUse         = "backup_in_use"       // a queued or running restore uses the backup
+	EBackupUnavailable   = "backup_unavailable"  // neither the node nor the offsite target holds the backup
+	ERangeNotSatisfiable = "range_not_satisfiable"
+	ESnapshotUnavailable = "snapshot_unavailable" // the database snapshot a rollback asked for is gone
+	EGitRefNotFound      = "git_ref_not_found"    // the repository has no such branch, tag or commit
+	EGitUnreachable      = "git_unreachable"      // the repository's host did not answer, or serves no such repository
+	EGitAuthFailed       = "git_auth_failed"      // the repository refused the deploy key, or its host key changed
+	EArchiveTooLarge     = "archive_too_large"    // a download or its unpacked content is larger than the limit
+	EWPContentMissing    = "wp_content_missing"   // a deploy's repository or archive has no wp-content/ at its root
+	EAddressNotAllowed   = "address_not_allowed"  // a URL leads to a private, loopback or link-local address the settings do not allow
+	EDownloadFailed      = "download_failed"      // an archive or package URL did not deliver the whole file
+	EUpdateUnavailable   = "update_unavailable"   // no package URL was given and wordpress.org cannot be asked
+	EUpdateFailed        = "update_failed"        // WordPress's upgrader failed; nothing was switched
 )
 
 // Error is the one error type of the project. Code is stable; Message is
@@ -56,6 +75,10 @@ type Error struct {
 	// node (no connection, no session): a job failing with it leaves its
 	// resource as it was instead of marking it failed.
 	Untouched bool
+	// RolledBack is set on an error after which the job put back what it
+	// had changed (a restore whose health check failed): the resource
+	// returns to its status before the job instead of failed.
+	RolledBack bool
 }
 
 func (e *Error) Error() string {
@@ -115,11 +138,17 @@ func IsUntouched(err error) bool {
 	return errors.As(err, &e) && e.Untouched
 }
 
+// IsRolledBack reports whether the job undid its change before failing with err.
+func IsRolledBack(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.RolledBack
+}
+
 // IsTransient reports whether a job that failed with err may succeed when
 // retried later without any change of input.
 func IsTransient(err error) bool {
 	switch ErrorCode(err) {
-	case ENodeUnreachable, EWorkerLost, EResourceBusy, EEnvLocked, EAgentLost:
+	case ENodeUnreachable, EWorkerLost, EResourceBusy, EEnvLocked, EAgentLost, EOffsiteUnreachable:
 		return true
 	}
 	return false

@@ -149,6 +149,8 @@ type JobDone struct {
 	// PurgeEnvironments are environments removed from their node: their
 	// rows and secrets go (and the site's row with its last environment).
 	PurgeEnvironments []string
+	// PruneReleases are releases whose directories the job removed.
+	PruneReleases []string
 	// DeleteSecrets are secrets the job has used up.
 	DeleteSecrets []string
 	// NodeStatus is the job's node's new status ("" leaves it).

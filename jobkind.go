@@ -4,14 +4,22 @@ import "time"
 
 // Job types.
 const (
-	JobNodeProvision  = "node_provision"
-	JobNodeCheck      = "node_check" // connects the way every playbook does; changes nothing
-	JobSiteCreate     = "site_create"
-	JobEnvCreate      = "env_create"
-	JobEnvDelete      = "env_delete"
-	JobSiteDelete     = "site_delete"
-	JobSessionCleanup = "session_cleanup" // periodic: removes expired sessions
-	JobNoop           = "noop"            // does nothing; measures the engine's own cost
+	JobNodeProvision   = "node_provision"
+	JobNodeCheck       = "node_check" // connects the way every playbook does; changes nothing
+	JobSiteCreate      = "site_create"
+	JobEnvCreate       = "env_create"
+	JobEnvDelete       = "env_delete"
+	JobSiteDelete      = "site_delete"
+	JobSessionCleanup  = "session_cleanup" // periodic: removes expired sessions
+	JobBackupCreate    = "backup_create"
+	JobBackupUpload    = "backup_upload" // copies a completed backup offsite (again)
+	JobBackupDelete    = "backup_delete"
+	JobBackupCleanup   = "backup_cleanup" // periodic: retention
+	JobEnvRestore      = "env_restore"
+	JobEnvDeploy       = "env_deploy"
+	JobEnvUpdate       = "env_update"
+	JobReleaseRollback = "release_rollback"
+	JobNoop            = "noop" // does nothing; measures the engine's own cost
 )
 
 // Lock scopes: what a running job holds. The queue checks them where a
@@ -34,7 +42,8 @@ const (
 	MarksNothing     = ""
 	MarksNode        = "node"
 	MarksEnvironment = "environment"
-	MarksSite        = "site" // every environment of the site
+	MarksSite        = "site"   // every environment of the site
+	MarksBackup      = "backup" // the backup the job writes (its backups.job_id)
 )
 
 // JobKind is everything the engine knows about one job type. Each kind is
@@ -56,6 +65,14 @@ func JobKinds() []JobKind {
 		{Type: JobEnvCreate, Timeout: 30 * time.Minute, MaxAttempts: 3, Lock: LockSite, Marks: MarksEnvironment},
 		{Type: JobEnvDelete, Timeout: 10 * time.Minute, MaxAttempts: 3, Lock: LockSite, Marks: MarksEnvironment},
 		{Type: JobSiteDelete, Timeout: 20 * time.Minute, MaxAttempts: 3, Lock: LockSite, Marks: MarksSite},
+		{Type: JobBackupCreate, Timeout: time.Hour, MaxAttempts: 3, Lock: LockSite, Marks: MarksBackup},
+		{Type: JobBackupUpload, Timeout: time.Hour, MaxAttempts: 3, Lock: LockSite, Marks: MarksNothing},
+		{Type: JobBackupDelete, Timeout: 10 * time.Minute, MaxAttempts: 3, Lock: LockSite, Marks: MarksNothing},
+		{Type: JobEnvRestore, Timeout: 2 * time.Hour, MaxAttempts: 3, Lock: LockSite, Marks: MarksEnvironment},
+		{Type: JobEnvDeploy, Timeout: 30 * time.Minute, MaxAttempts: 3, Lock: LockSite, Marks: MarksEnvironment},
+		{Type: JobEnvUpdate, Timeout: 30 * time.Minute, MaxAttempts: 3, Lock: LockSite, Marks: MarksEnvironment},
+		{Type: JobReleaseRollback, Timeout: 30 * time.Minute, MaxAttempts: 3, Lock: LockSite, Marks: MarksEnvironment},
+		{Type: JobBackupCleanup, Timeout: 5 * time.Minute, MaxAttempts: 1, Lock: LockNone, Marks: MarksNothing},
 		{Type: JobSessionCleanup, Timeout: time.Minute, MaxAttempts: 1, Lock: LockNone, Marks: MarksNothing},
 		{Type: JobNoop, Timeout: time.Minute, MaxAttempts: 3, Lock: LockSite, Marks: MarksNothing},
 	}

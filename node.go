@@ -78,6 +78,9 @@ type NodeService interface {
 	CheckNode(ctx context.Context, id string) (*Job, error)
 	// DeleteNode decommissions a node that carries no environments.
 	DeleteNode(ctx context.Context, id string) error
+	// ForgetNode removes the environments of a node that is gone from the
+	// control plane, without contacting it, and decommissions the node.
+	ForgetNode(ctx context.Context, id string) (*Forgotten, error)
 	SetNodeStatus(ctx context.Context, id, status, lastError string) error
 	PinHostKey(ctx context.Context, id, hostKey, fingerprint string) error
 	MarkNodeSeen(ctx context.Context, id string, reachable bool, lastError string) error

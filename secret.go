@@ -10,6 +10,11 @@ import (
 func SecretDBPassword(envID string) string    { return "env/" + envID + "/db_password" }
 func SecretAdminPassword(envID string) string { return "env/" + envID + "/admin_password" }
 
+// SecretDeployKey names a site's private deploy key (OpenSSH format) and
+// SecretDeployKeyPublic its authorized_keys line.
+func SecretDeployKey(siteID string) string       { return "site/" + siteID + "/deploy_key" }
+func SecretDeployKeyPublic(siteID string) string { return "site/" + siteID + "/deploy_key.pub" }
+
 // SecretSSHKey names the control plane's SSH private key.
 const SecretSSHKey = "ssh/control_plane_ed25519"
 

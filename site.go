@@ -2,6 +2,7 @@ package pressluft
 
 import (
 	"context"
+	"path"
 	"strings"
 	"time"
 )
@@ -60,25 +61,28 @@ func (s *Site) Validate() error {
 
 // Environment is one isolated copy of a site on a node.
 type Environment struct {
-	ID                  string    `json:"id"`
-	SiteID              string    `json:"site_id"`
-	Name                string    `json:"name"`
-	Slug                string    `json:"slug"`
-	Type                string    `json:"type"`
-	NodeID              string    `json:"node_id"`
-	SourceEnvironmentID string    `json:"source_environment_id"`
-	Status              string    `json:"status"`
-	SystemName          string    `json:"system_name"`
-	PreviewURL          string    `json:"preview_url"`
-	PrimaryDomain       string    `json:"primary_domain"`
-	CurrentReleaseID    string    `json:"current_release_id"`
-	FastCGICache        bool      `json:"fastcgi_cache"`
-	ObjectCache         bool      `json:"object_cache"`
-	DriftStatus         string    `json:"drift_status"`
-	PromotionPreset     string    `json:"promotion_preset"`
-	LastError           string    `json:"last_error"`
-	CreatedAt           time.Time `json:"created_at"`
-	UpdatedAt           time.Time `json:"updated_at"`
+	ID                  string `json:"id"`
+	SiteID              string `json:"site_id"`
+	Name                string `json:"name"`
+	Slug                string `json:"slug"`
+	Type                string `json:"type"`
+	NodeID              string `json:"node_id"`
+	SourceEnvironmentID string `json:"source_environment_id"`
+	Status              string `json:"status"`
+	SystemName          string `json:"system_name"`
+	PreviewURL          string `json:"preview_url"`
+	PrimaryDomain       string `json:"primary_domain"`
+	CurrentReleaseID    string `json:"current_release_id"`
+	FastCGICache        bool   `json:"fastcgi_cache"`
+	ObjectCache         bool   `json:"object_cache"`
+	DriftStatus         string `json:"drift_status"`
+	PromotionPreset     string `json:"promotion_preset"`
+	LastError           string `json:"last_error"`
+	// HealthPaths are checked besides the home page after a deploy, an
+	// update or a rollback.
+	HealthPaths []string  `json:"health_paths"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // Validate checks the fields a user supplies for a new environment.
@@ -163,32 +167,51 @@ type SiteService interface {
 	CreateSite(ctx context.Context, in SiteCreate) (*SiteCreated, error)
 	DeleteSite(ctx context.Context, id string) (*Job, error)
 	ResetSite(ctx context.Context, id string) (*Site, error)
+	// ForgetSite removes a site whose node is gone from the control plane,
+	// without contacting the node.
+	ForgetSite(ctx context.Context, id string) (*Forgotten, error)
 
 	FindEnvironmentByID(ctx context.Context, id string) (*Environment, error)
 	FindEnvironments(ctx context.Context, siteID string) ([]*Environment, error)
 	CreateEnvironment(ctx context.Context, siteID string, in EnvironmentCreate) (*Environment, *Job, error)
 	DeleteEnvironment(ctx context.Context, id string) (*Job, error)
 	ResetEnvironment(ctx context.Context, id string) (*Environment, error)
+	// ForgetEnvironment removes a staging or clone environment whose node is
+	// gone from the control plane, without contacting the node.
+	ForgetEnvironment(ctx context.Context, id string) (*Forgotten, error)
 
 	// SetEnvironmentStatus records a status and derives the site's status
 	// from its environments. (A job's own outcome is recorded by JobDone.)
 	SetEnvironmentStatus(ctx context.Context, id, status, lastError string) error
+	// SetCurrentRelease records a release that a failing job switched to
+	// (a rollback), which its end cannot record.
+	SetCurrentRelease(ctx context.Context, envID string, r *Release) error
 }
 
 // Release sources and health values.
 const (
 	ReleaseInitial = "initial"
+	ReleaseRestore = "restore" // written by a restore from a backup
 	HealthUnknown  = "unknown"
 	HealthHealthy  = "healthy"
 )
 
 // Release is one immutable WordPress tree of an environment.
 type Release struct {
-	ID            string    `json:"id"`
-	EnvironmentID string    `json:"environment_id"`
-	Source        string    `json:"source"`
-	Ref           string    `json:"ref"`
-	Path          string    `json:"path"`
-	Health        string    `json:"health"`
-	CreatedAt     time.Time `json:"created_at"`
+	ID            string `json:"id"`
+	EnvironmentID string `json:"environment_id"`
+	Source        string `json:"source"`
+	Ref           string `json:"ref"`
+	Path          string `json:"path"`
+	Health        string `json:"health"`
+	SizeBytes     int64  `json:"size_bytes"`
+	// SnapshotID is the database backup taken before this release replaced
+	// the one before it ("" when none was taken or it was pruned).
+	SnapshotID string    `json:"snapshot_id"`
+	JobID      string    `json:"job_id"`
+	Current    bool      `json:"current"`
+	CreatedAt  time.Time `json:"created_at"`
 }
+
+// Dir is the release's directory name under the environment's releases/.
+func (r *Release) Dir() string { return path.Base(r.Path) }

@@ -2,6 +2,7 @@ package pressluft
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 )
@@ -61,6 +62,9 @@ type AuditEntry struct {
 	StatusCode   int       `json:"status_code"`
 	RequestID    string    `json:"request_id"`
 	IP           string    `json:"ip"`
+	// Details is what the action recorded beyond the request (a forget's
+	// may_remain); at most MaxAuditDetails bytes of JSON.
+	Details map[string]any `json:"details,omitempty"`
 }
 
 // MaxAuditField is the most bytes an audit entry keeps of any one value:
@@ -68,11 +72,20 @@ type AuditEntry struct {
 // grow by that much per request.
 const MaxAuditField = 256
 
+// MaxAuditDetails is the most bytes of JSON an audit entry keeps as details.
+const MaxAuditDetails = 64 << 10
+
 // Clip shortens every value of e to MaxAuditField bytes, cutting at a
-// character boundary and marking the cut with "…".
+// character boundary and marking the cut with "…", and replaces details
+// larger than MaxAuditDetails by a note of their size.
 func (e *AuditEntry) Clip() {
 	for _, v := range []*string{&e.Actor, &e.Action, &e.ResourceType, &e.ResourceID, &e.Result, &e.RequestID, &e.IP} {
 		*v = clip(*v, MaxAuditField)
+	}
+	if len(e.Details) > 0 {
+		if b, err := json.Marshal(e.Details); err != nil || len(b) > MaxAuditDetails {
+			e.Details = map[string]any{"truncated": true, "bytes": len(b)}
+		}
 	}
 }
 
@@ -115,7 +128,13 @@ type Settings struct {
 	PreviewDomain       string `json:"preview_domain"`
 	DNS01Provider       string `json:"dns01_provider"`
 	DNS01CredentialsSet bool   `json:"dns01_credentials_set"`
-	OffsiteBackupTarget string `json:"offsite_backup_target"`
+	// ReleasesKeep is how many releases each environment keeps (default 5).
+	ReleasesKeep int `json:"releases_keep"`
+	// AllowPrivateSources lets deploy archives, repositories and update
+	// packages live on private, loopback or link-local addresses.
+	AllowPrivateSources bool `json:"allow_private_sources"`
+	// Offsite is the offsite backup target (GET/PUT /api/settings/offsite); nil when none is set.
+	Offsite *OffsiteSettings `json:"offsite"`
 }
 
 // SettingsUpdate changes settings; nil fields are left alone.
@@ -124,7 +143,8 @@ type SettingsUpdate struct {
 	PreviewDomain       *string `json:"preview_domain"`
 	DNS01Provider       *string `json:"dns01_provider"`
 	DNS01Credentials    *string `json:"dns01_credentials"`
-	OffsiteBackupTarget *string `json:"offsite_backup_target"`
+	ReleasesKeep        *int    `json:"releases_keep"`
+	AllowPrivateSources *bool   `json:"allow_private_sources"`
 }
 
 // SettingsService reads and writes settings.

@@ -145,8 +145,7 @@ func (c *Client) call(ctx context.Context, n *pressluft.Node, req protocol.Reque
 		return nil, err
 	}
 	line = append(line, '\n')
-	// 127 tells "not installed" apart from the agent's own failures.
-	cmd := sudo(n, "sh -c "+ssh.Quote(fmt.Sprintf("test -x %[1]s || exit 127; exec %[1]s", b.path())))
+	cmd := agentCommand(n, b)
 	for try := 0; ; try++ {
 		d := newDecoder(p, secrets)
 		res, err := c.SSH.Stream(ctx, n, cmd, line, d.line)
@@ -246,6 +245,38 @@ func errorCode(code string) string {
 		return pressluft.ENotFound
 	case protocol.ErrCancelled:
 		return pressluft.EJobCancelled
+	case protocol.ErrInsufficientSpace:
+		return pressluft.EInsufficientSpace
+	case protocol.ErrChecksumMismatch:
+		return pressluft.EChecksumMismatch
+	case protocol.ErrUnsafeArchive:
+		return pressluft.EUnsafeArchive
+	case protocol.ErrBackupUnavailable:
+		return pressluft.EBackupUnavailable
+	case protocol.ErrOffsiteAuth:
+		return pressluft.EOffsiteAuth
+	case protocol.ErrOffsiteUnreachable:
+		return pressluft.EOffsiteUnreachable
+	case protocol.ErrOffsiteFailed:
+		return pressluft.EOffsiteFailed
+	case protocol.ErrGitRefNotFound:
+		return pressluft.EGitRefNotFound
+	case protocol.ErrGitUnreachable:
+		return pressluft.EGitUnreachable
+	case protocol.ErrGitAuthFailed:
+		return pressluft.EGitAuthFailed
+	case protocol.ErrArchiveTooLarge:
+		return pressluft.EArchiveTooLarge
+	case protocol.ErrWPContentMissing:
+		return pressluft.EWPContentMissing
+	case protocol.ErrAddressNotAllowed:
+		return pressluft.EAddressNotAllowed
+	case protocol.ErrDownloadFailed:
+		return pressluft.EDownloadFailed
+	case protocol.ErrUpdateUnavailable:
+		return pressluft.EUpdateUnavailable
+	case protocol.ErrUpdateFailed:
+		return pressluft.EUpdateFailed
 	}
 	return pressluft.EAgentFailed // bad_request, unknown_op, version_mismatch, internal: a mismatch between the two sides
 }

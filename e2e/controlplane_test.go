@@ -73,6 +73,7 @@ type controlPlane struct {
 	args    []string
 	cmd     *exec.Cmd
 	log     *bytes.Buffer
+	token   string // the CLI's API token, created at its first API command
 }
 
 func freeAddr(t *testing.T) string {
@@ -94,15 +95,32 @@ func startControlPlane(t *testing.T, extra ...string) *controlPlane {
 	return cp
 }
 
+// cli runs a command of the pressluft binary and fails the test if it fails.
 func (cp *controlPlane) cli(args ...string) string {
 	cp.t.Helper()
-	args = append(args[:len(args):len(args)], "--data-dir", cp.dataDir)
-	// Flags follow the subcommand words: "admin create --email … --data-dir …".
-	out, err := exec.Command(cp.bin, args...).CombinedOutput()
+	out, err := cp.tryCLI(args...)
 	if err != nil {
 		cp.t.Fatalf("pressluft %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	return string(out)
+	return out
+}
+
+// tryCLI runs a command: admin and migrate on the data directory, every
+// other one as a client of the API with a token of the administrator.
+func (cp *controlPlane) tryCLI(args ...string) (string, error) {
+	cp.t.Helper()
+	// Flags follow the subcommand words: "admin create --email … --data-dir …".
+	if args[0] == "admin" || args[0] == "migrate" {
+		args = append(args[:len(args):len(args)], "--data-dir", cp.dataDir)
+	} else {
+		if cp.token == "" {
+			a := cp.login(cp.t)
+			cp.token = a.must("POST", "/api/tokens", map[string]string{"name": "e2e-cli"}, 201)["token"].(string)
+		}
+		args = append(args[:len(args):len(args)], "--server", "http://"+cp.addr, "--token", cp.token)
+	}
+	out, err := exec.Command(cp.bin, args...).CombinedOutput()
+	return string(out), err
 }
 
 func (cp *controlPlane) start() {

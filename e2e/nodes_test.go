@@ -190,6 +190,7 @@ func TestNodesAndSites(t *testing.T) {
 	t.Run("the dashboard's node flows", func(t *testing.T) { testDashboard(t, s, nodeID) })
 	t.Run("sites and environments", func(t *testing.T) { testSites(t, s, web, nodeID) })
 	t.Run("the node agent", func(t *testing.T) { testAgent(t, s, web, nodeID) })
+	t.Run("backups and restore", func(t *testing.T) { testBackups(t, s, web, nodeID) })
 
 	t.Run("a stopped sshd makes the node unreachable, and jobs fail fast", func(t *testing.T) {
 		inNode(t, web, "systemctl", "stop", "ssh.service")
@@ -214,6 +215,8 @@ func TestNodesAndSites(t *testing.T) {
 			t.Fatalf("provisioning after sshd returned:\n%s", describeJob(job))
 		}
 	})
+
+	t.Run("forget a site on an unreachable node", func(t *testing.T) { testForget(t, s, web, nodeID) })
 
 	t.Run("a changed host key is refused", func(t *testing.T) {
 		keys, err := filepath.Glob(filepath.Join(web.Root, "etc/ssh/ssh_host_*"))

@@ -47,6 +47,10 @@ func newTestServer(tb testing.TB, logger *slog.Logger) *testServer {
 	s.Auth, s.Audit, s.Jobs = sqlite.NewAuthService(db), sqlite.NewAuditService(db), js
 	s.Nodes, s.Sites = sqlite.NewNodeService(db, js), sqlite.NewSiteService(db, js)
 	s.Settings, s.Metrics = sqlite.NewSettingsService(db), sqlite.NewMetricsService(db)
+	s.Backups, s.BackupOps, s.Offsite = sqlite.NewBackupService(db, js), &fakeBackupOps{}, &fakeOffsite{}
+	rs := sqlite.NewReleaseService(db, js)
+	rs.NewKey = func() ([]byte, string, error) { return []byte("PRIVATE KEY"), "ssh-ed25519 AAAATESTDEPLOY pressluft-deploy", nil }
+	s.Releases, s.ReleaseOps = rs, &fakeReleaseOps{}
 	s.PublicKey = func() string { return "ssh-ed25519 AAAATEST pressluft" }
 	s.EventPoll = 10e6
 	if err := s.Open("127.0.0.1:0"); err != nil {

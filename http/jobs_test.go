@@ -47,7 +47,8 @@ func TestAPI_NodeProvisionJobLifecycle(t *testing.T) {
 		t.Fatalf("cancel = %v", cancelled)
 	}
 	c.expect("POST", "/api/jobs/"+jobID+"/cancel", "", 409, pressluft.EJobNotCancellable)
-	if got := c.expect("GET", "/api/nodes/"+id, "", 200, ""); got["status"] != pressluft.NodeFailed {
+	// Cancelled before it started: the node is as it was.
+	if got := c.expect("GET", "/api/nodes/"+id, "", 200, ""); got["status"] != pressluft.NodePending {
 		t.Fatalf("node after its provisioning was cancelled: %v", got["status"])
 	}
 	c.expect("DELETE", "/api/nodes/"+id, "", 204, "")

@@ -72,6 +72,12 @@ func (s *Server) handleNodeDelete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if force, ok := s.forceParam(w, r); !ok {
+		return
+	} else if force {
+		s.forget(w, r, "node", func(ctx context.Context) (*pressluft.Forgotten, error) { return s.Nodes.ForgetNode(ctx, id) })
+		return
+	}
 	if err := s.Nodes.DeleteNode(r.Context(), id); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -99,4 +105,31 @@ func (s *Server) nodeJob(w http.ResponseWriter, r *http.Request, start func(ctx 
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": j.ID, "node_id": id})
+}
+
+// forceParam reads ?force=: true asks for a forget instead of a delete.
+func (s *Server) forceParam(w http.ResponseWriter, r *http.Request) (force, ok bool) {
+	switch r.URL.Query().Get("force") {
+	case "", "false":
+		return false, true
+	case "true":
+		return true, true
+	}
+	s.writeError(w, r, pressluft.FieldError("force", "force must be true or false."))
+	return false, false
+}
+
+// forget answers a DELETE with force=true: the resource leaves the control
+// plane without its node being contacted, audited as <type>.forget with
+// what may remain on the node.
+func (s *Server) forget(w http.ResponseWriter, r *http.Request, resourceType string, do func(context.Context) (*pressluft.Forgotten, error)) {
+	setAuditAction(r, resourceType+".forget", nil)
+	f, err := do(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	setAuditAction(r, resourceType+".forget", map[string]any{"may_remain": f.MayRemain, "site_ids": f.SiteIDs,
+		"environment_ids": f.EnvironmentIDs, "cancelled_jobs": f.CancelledJobs})
+	writeJSON(w, http.StatusOK, f)
 }

@@ -38,6 +38,24 @@ func (s *Server) registerRoutes() {
 	s.handle("DELETE /api/environments/{id}", "environment.delete", s.handleEnvDelete, routeOpts{})
 	s.handle("POST /api/environments/{id}/reset", "environment.reset", s.handleEnvReset, routeOpts{})
 
+	s.handle("GET /api/environments/{id}/backups", "", s.handleBackupList, routeOpts{})
+	s.handle("POST /api/environments/{id}/backups", "backup.create", s.handleBackupCreate, routeOpts{})
+	s.handle("POST /api/environments/{id}/restore", "environment.restore", s.handleRestore, routeOpts{})
+	s.handle("GET /api/environments/{id}/backup-schedule", "", s.handleScheduleGet, routeOpts{})
+	s.handle("PUT /api/environments/{id}/backup-schedule", "backup_schedule.update", s.handleSchedulePut, routeOpts{})
+	s.handle("DELETE /api/environments/{id}/backup-schedule", "backup_schedule.delete", s.handleScheduleDelete, routeOpts{})
+	s.handle("GET /api/environments/{id}/releases", "", s.handleReleaseList, routeOpts{})
+	s.handle("POST /api/environments/{id}/deploy", "environment.deploy", s.handleDeploy, routeOpts{})
+	s.handle("GET /api/environments/{id}/updates", "", s.handleUpdatesList, routeOpts{})
+	s.handle("POST /api/environments/{id}/updates", "environment.update", s.handleUpdate, routeOpts{})
+	s.handle("POST /api/environments/{id}/rollback", "environment.rollback", s.handleRollback, routeOpts{})
+	s.handle("PUT /api/environments/{id}/health-paths", "environment.health_paths", s.handleHealthPaths, routeOpts{})
+	s.handle("GET /api/sites/{id}/deploy-key", "site.deploy_key", s.handleDeployKey, routeOpts{})
+	s.handle("GET /api/backups/{id}", "", s.handleBackupGet, routeOpts{})
+	s.handle("DELETE /api/backups/{id}", "backup.delete", s.handleBackupDelete, routeOpts{})
+	s.handle("GET /api/backups/{id}/download", "backup.download", s.handleBackupDownload, routeOpts{})
+	s.handle("POST /api/backups/{id}/upload", "backup.upload", s.handleBackupUpload, routeOpts{})
+
 	s.handle("GET /api/jobs", "", s.handleJobList, routeOpts{})
 	s.handle("GET /api/jobs/{id}", "", s.handleJobGet, routeOpts{})
 	s.handle("GET /api/jobs/{id}/events", "", s.handleJobEvents, routeOpts{})
@@ -48,6 +66,10 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /metrics", "", s.handlePrometheus, routeOpts{})
 	s.handle("GET /api/settings", "", s.handleSettingsGet, routeOpts{})
 	s.handle("PUT /api/settings", "settings.update", s.handleSettingsUpdate, routeOpts{})
+	s.handle("GET /api/settings/offsite", "", s.handleOffsiteGet, routeOpts{})
+	s.handle("PUT /api/settings/offsite", "settings.offsite_update", s.handleOffsitePut, routeOpts{})
+	s.handle("DELETE /api/settings/offsite", "settings.offsite_delete", s.handleOffsiteDelete, routeOpts{})
+	s.handle("POST /api/settings/offsite/test", "settings.offsite_test", s.handleOffsiteTest, routeOpts{})
 }
 
 type routeOpts struct{ public bool }
@@ -127,6 +149,8 @@ func stillAuthenticated(ctx context.Context) error {
 // login, with the e-mail tried), the resource by handlers that create one.
 type auditInfo struct {
 	resourceType, resourceID, actor string
+	action                          string         // set when the request is not its route's action
+	details                         map[string]any // what the action recorded beyond the request
 }
 
 type auditKey struct{}
@@ -134,6 +158,14 @@ type auditKey struct{}
 func setAudit(r *http.Request, resourceType, resourceID string) {
 	if a, ok := r.Context().Value(auditKey{}).(*auditInfo); ok {
 		a.resourceType, a.resourceID = resourceType, resourceID
+	}
+}
+
+// setAuditAction records the request as another action than its route's (a
+// DELETE with force=true is a forget), with details.
+func setAuditAction(r *http.Request, action string, details map[string]any) {
+	if a, ok := r.Context().Value(auditKey{}).(*auditInfo); ok {
+		a.action, a.details = action, details
 	}
 }
 
@@ -155,8 +187,12 @@ func (s *Server) audited(action string, next http.Handler) http.Handler {
 		if rec.status >= 400 {
 			result = "failure"
 		}
-		e := &pressluft.AuditEntry{Actor: actor, Action: action, ResourceType: info.resourceType, ResourceID: info.resourceID,
-			Result: result, StatusCode: rec.status, RequestID: requestID(r), IP: s.clientIP(r)}
+		recorded := action
+		if info.action != "" {
+			recorded = info.action
+		}
+		e := &pressluft.AuditEntry{Actor: actor, Action: recorded, ResourceType: info.resourceType, ResourceID: info.resourceID,
+			Result: result, StatusCode: rec.status, RequestID: requestID(r), IP: s.clientIP(r), Details: info.details}
 		if err := s.Audit.Record(ctx, e); err != nil {
 			s.logger.Error("write audit entry", "request_id", requestID(r), "err", err)
 		}

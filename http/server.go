@@ -26,7 +26,14 @@ type Server struct {
 	Sites    pressluft.SiteService
 	Jobs     pressluft.JobService
 	Settings pressluft.SettingsService
-	Metrics  pressluft.MetricsService
+	Backups  pressluft.BackupService
+	Releases pressluft.ReleaseService
+	// ReleaseOps asks nodes what an environment runs (GET …/updates).
+	ReleaseOps pressluft.ReleaseOps
+	// BackupOps reads backups on nodes; Offsite reaches the offsite target.
+	BackupOps pressluft.BackupOps
+	Offsite   pressluft.OffsiteClient
+	Metrics   pressluft.MetricsService
 	// PublicKey returns the control plane's SSH public key (authorized_keys line).
 	PublicKey func() string
 	// Static is the dashboard; nil serves none.

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/pressluft/pressluft"
@@ -57,6 +58,12 @@ func (s *Server) handleSiteGet(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleSiteDelete(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.pathID(w, r)
 	if !ok {
+		return
+	}
+	if force, ok := s.forceParam(w, r); !ok {
+		return
+	} else if force {
+		s.forget(w, r, "site", func(ctx context.Context) (*pressluft.Forgotten, error) { return s.Sites.ForgetSite(ctx, id) })
 		return
 	}
 	j, err := s.Sites.DeleteSite(r.Context(), id)
@@ -121,6 +128,12 @@ func (s *Server) handleEnvGet(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleEnvDelete(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.pathID(w, r)
 	if !ok {
+		return
+	}
+	if force, ok := s.forceParam(w, r); !ok {
+		return
+	} else if force {
+		s.forget(w, r, "environment", func(ctx context.Context) (*pressluft.Forgotten, error) { return s.Sites.ForgetEnvironment(ctx, id) })
 		return
 	}
 	j, err := s.Sites.DeleteEnvironment(r.Context(), id)

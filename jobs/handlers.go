@@ -13,12 +13,16 @@ import (
 // goes through the domain's interfaces: Config (Ansible) configures nodes,
 // Envs (the node agent) does per-environment work.
 type Handlers struct {
-	Nodes   pressluft.NodeService
-	Sites   pressluft.SiteService
-	Secrets pressluft.SecretService
-	Auth    pressluft.AuthService
-	Config  pressluft.NodeConfig
-	Envs    pressluft.EnvOps
+	Nodes    pressluft.NodeService
+	Sites    pressluft.SiteService
+	Secrets  pressluft.SecretService
+	Auth     pressluft.AuthService
+	Backups  pressluft.BackupService
+	Releases pressluft.ReleaseService
+	Config   pressluft.NodeConfig
+	Envs     pressluft.EnvOps
+	Backup   pressluft.BackupOps
+	Release  pressluft.ReleaseOps
 	// FetchURL fetches a preview URL from the control plane, reaching the
 	// node by address with the preview host name as Host header.
 	FetchURL func(ctx context.Context, nodeHost, url string) (status int, body string, err error)
@@ -30,14 +34,22 @@ type Handlers struct {
 // handler (or a handler without a kind) is a programming error.
 func (h *Handlers) Register(r *Runner) error {
 	handlers := map[string]Handler{
-		pressluft.JobNodeProvision:  h.nodeProvision,
-		pressluft.JobNodeCheck:      h.nodeCheck,
-		pressluft.JobSiteCreate:     h.siteCreate,
-		pressluft.JobEnvCreate:      h.envCreate,
-		pressluft.JobEnvDelete:      h.envDelete,
-		pressluft.JobSiteDelete:     h.siteDelete,
-		pressluft.JobSessionCleanup: h.sessionCleanup,
-		pressluft.JobNoop:           func(context.Context, *pressluft.Job, pressluft.Progress) (*pressluft.JobDone, error) { return nil, nil },
+		pressluft.JobNodeProvision:   h.nodeProvision,
+		pressluft.JobNodeCheck:       h.nodeCheck,
+		pressluft.JobSiteCreate:      h.siteCreate,
+		pressluft.JobEnvCreate:       h.envCreate,
+		pressluft.JobEnvDelete:       h.envDelete,
+		pressluft.JobSiteDelete:      h.siteDelete,
+		pressluft.JobSessionCleanup:  h.sessionCleanup,
+		pressluft.JobBackupCreate:    h.backupCreate,
+		pressluft.JobBackupUpload:    h.backupUpload,
+		pressluft.JobBackupDelete:    h.backupDelete,
+		pressluft.JobBackupCleanup:   h.backupCleanup,
+		pressluft.JobEnvRestore:      h.envRestore,
+		pressluft.JobEnvDeploy:       h.envDeploy,
+		pressluft.JobEnvUpdate:       h.envUpdate,
+		pressluft.JobReleaseRollback: h.releaseRollback,
+		pressluft.JobNoop:            func(context.Context, *pressluft.Job, pressluft.Progress) (*pressluft.JobDone, error) { return nil, nil },
 	}
 	for _, k := range pressluft.JobKinds() {
 		if handlers[k.Type] == nil {
@@ -56,6 +68,8 @@ func (h *Handlers) Register(r *Runner) error {
 func Periodic() []pressluft.PeriodicJob {
 	return []pressluft.PeriodicJob{
 		{Name: pressluft.JobSessionCleanup, Every: time.Hour, Job: pressluft.NewJob{Type: pressluft.JobSessionCleanup}},
+		// Retention runs hourly (the promise is at least every 6 h).
+		{Name: pressluft.JobBackupCleanup, Every: time.Hour, Job: pressluft.NewJob{Type: pressluft.JobBackupCleanup}},
 	}
 }
 
@@ -102,11 +116,17 @@ func (h *Handlers) checkServes(ctx context.Context, node *pressluft.Node, env *p
 		return pressluft.Errorf(pressluft.EHealthCheckFailed, "%s did not answer: %v", u, err)
 	case status != 200:
 		return pressluft.Errorf(pressluft.EHealthCheckFailed, "%s answered %d, want 200.", u, status)
-	case strings.Contains(body, "Fatal error") || strings.Contains(body, "critical error"):
+	case fatalPage(body):
 		return pressluft.Errorf(pressluft.EHealthCheckFailed, "%s shows a PHP error.", u)
 	case titleHTML != "" && !strings.Contains(body, titleHTML):
 		return pressluft.Errorf(pressluft.EHealthCheckFailed, "%s does not show the site title %q.", u, titleHTML)
 	}
 	p.Event("health_check", pressluft.LevelInfo, u+" answers 200 with the site's title.")
 	return nil
+}
+
+// fatalPage reports whether a page shows a PHP fatal error or WordPress's
+// "critical error" screen.
+func fatalPage(body string) bool {
+	return strings.Contains(body, "Fatal error") || strings.Contains(body, "critical error")
 }

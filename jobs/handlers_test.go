@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,6 +101,11 @@ type handlerStack struct {
 	node  *pressluft.Node
 	fake  *fakeNode
 	body  string // what every preview URL answers; set before jobs start
+	// bodyFor, when set, answers the nth request of a preview URL instead.
+	bodyFor func(n int) string
+	fetches atomic.Int32
+	backups  *sqlite.BackupService
+	releases *sqlite.ReleaseService
 }
 
 func newHandlerStack(t *testing.T) *handlerStack {
@@ -128,7 +134,9 @@ func newHandlerStack(t *testing.T) *handlerStack {
 		t.Fatal(err)
 	}
 	r := newRunner(q)
+	s.backups, s.releases = sqlite.NewBackupService(db, q), sqlite.NewReleaseService(db, q)
 	h := &jobs.Handlers{Nodes: s.nodes, Sites: s.sites, Secrets: s.sec, Auth: sqlite.NewAuthService(db), Config: s.fake, Envs: s.fake,
+		Backups: s.backups, Backup: s.fake, Releases: s.releases, Release: s.fake,
 		HealthRetryDelay: time.Millisecond,
 		FetchURL: func(_ context.Context, host, url string) (int, string, error) {
 			if host != s.node.Host {
@@ -136,6 +144,9 @@ func newHandlerStack(t *testing.T) *handlerStack {
 			}
 			if !strings.HasPrefix(url, "http://acme-") {
 				t.Errorf("fetched %s", url)
+			}
+			if s.bodyFor != nil {
+				return 200, s.bodyFor(int(s.fetches.Add(1))), nil
 			}
 			return 200, s.body, nil
 		}}

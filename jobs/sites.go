@@ -42,9 +42,14 @@ func (h *Handlers) loadEnv(ctx context.Context, envID string) (*envScope, error)
 // created is the success of a job that built an environment: its release
 // recorded as current and the environment active, with the job.
 func created(env *pressluft.Environment, rel, source, ref string, result any) *pressluft.JobDone {
-	r := &pressluft.Release{ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte(env.ID+"/"+rel)).String(), Source: source, Ref: ref,
+	return &pressluft.JobDone{Result: result, Release: releaseFor(env, rel, source, ref), EnvironmentStatus: pressluft.StatusActive}
+}
+
+// releaseFor is the record of release directory rel of env, which passed
+// its health check.
+func releaseFor(env *pressluft.Environment, rel, source, ref string) *pressluft.Release {
+	return &pressluft.Release{ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte(env.ID+"/"+rel)).String(), Source: source, Ref: ref,
 		Path: env.Root() + "/releases/" + rel, Health: pressluft.HealthHealthy}
-	return &pressluft.JobDone{Result: result, Release: r, EnvironmentStatus: pressluft.StatusActive}
 }
 
 func (h *Handlers) siteCreate(ctx context.Context, j *pressluft.Job, p pressluft.Progress) (*pressluft.JobDone, error) {

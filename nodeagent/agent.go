@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/pressluft/pressluft/agent/protocol"
@@ -62,6 +63,9 @@ func Serve(ctx context.Context, opt Options) int {
 		return 1
 	}
 	addSecrets(w, req)
+	if req.Op == protocol.OpBackupRead {
+		return serveRead(w, opt.Stdout, req)
+	}
 	if opt.CancelOnEOF {
 		go func() {
 			_, _ = io.Copy(io.Discard, in)
@@ -122,6 +126,13 @@ func addSecrets(w *Writer, req *protocol.Request) {
 	if req.Install != nil {
 		w.AddSecret(req.Install.AdminPassword)
 	}
+	if req.Offsite != nil {
+		w.AddSecret(req.Offsite.SecretKey)
+	}
+	if req.Deploy != nil {
+		w.AddSecret(req.Deploy.DeployKey)
+		w.AddSecret(strings.TrimSpace(req.Deploy.DeployKey))
+	}
 }
 
 func (a *agent) dispatch(ctx context.Context, req *protocol.Request) (any, error) {
@@ -133,6 +144,10 @@ func (a *agent) dispatch(ctx context.Context, req *protocol.Request) (any, error
 	}
 	if req.Op == protocol.OpEnvHealth {
 		return a.envHealth(ctx, req.Env)
+	}
+	if req.Op == protocol.OpEnvUpdates {
+		// Reads files and asks wordpress.org: no lock, like env_health.
+		return a.envUpdates(ctx, req.Env)
 	}
 	lock, err := lockEnv(ctx, lockDir, req.Env.Name, 0)
 	if code, _ := errorCode(err); code == protocol.ErrEnvLocked {
@@ -150,6 +165,22 @@ func (a *agent) dispatch(ctx context.Context, req *protocol.Request) (any, error
 		return a.envCopy(ctx, req.Env, req.Source)
 	case protocol.OpEnvDelete:
 		return struct{}{}, a.envDelete(ctx, req.Env)
+	case protocol.OpBackupCreate:
+		return a.backupCreate(ctx, req.Env, req.Backup)
+	case protocol.OpBackupUpload:
+		return a.backupUpload(ctx, req.Env, req.Backup, req.Offsite)
+	case protocol.OpBackupRestore:
+		return a.backupRestore(ctx, req.Env, req.Backup, req.Offsite)
+	case protocol.OpBackupDelete:
+		return a.backupDelete(ctx, req.Env, req.Backup, req.Offsite)
+	case protocol.OpReleaseBuild:
+		return a.releaseBuild(ctx, req.Env, req.Deploy)
+	case protocol.OpReleaseUpdate:
+		return a.releaseUpdate(ctx, req.Env, req.Update)
+	case protocol.OpReleaseSwitch:
+		return a.releaseSwitch(ctx, req.Env)
+	case protocol.OpReleasePrune:
+		return a.releasePrune(ctx, req.Env, req.Prune)
 	}
 	return nil, errorf(protocol.ErrUnknownOp, "unknown operation %q", req.Op)
 }

@@ -48,7 +48,13 @@ type helperFailure struct {
 // user (never root, never through a shell), secrets on stdin only, and
 // decodes its JSON answer into out.
 func (a *agent) runHelper(ctx context.Context, u envUser, root, name string, args []string, stdin any, out any) error {
-	argv := append([]string{"php", helperPath, name, "--path=" + root + "/current"}, args...)
+	return a.runHelperAt(ctx, u, root, root+"/current", name, args, stdin, out)
+}
+
+// runHelperAt runs a helper command on the WordPress tree at path (a
+// release being built) of the environment at root.
+func (a *agent) runHelperAt(ctx context.Context, u envUser, root, path, name string, args []string, stdin any, out any) error {
+	argv := append([]string{"php", helperPath, name, "--path=" + path}, args...)
 	var in io.Reader
 	if stdin != nil {
 		in = bytes.NewReader(mustJSON(stdin))
@@ -77,8 +83,13 @@ func (a *agent) runHelper(ctx context.Context, u envUser, root, name string, arg
 	}
 	if !fail.OK {
 		code := protocol.ErrWordPress
-		if fail.Error.Code == "not_found" {
+		switch fail.Error.Code {
+		case "not_found":
 			code = protocol.ErrNotFound
+		case "update_unavailable":
+			code = protocol.ErrUpdateUnavailable
+		case "update_failed":
+			code = protocol.ErrUpdateFailed
 		}
 		return &Error{Code: code, Message: a.w.Redact("helper " + name + ": " + fail.Error.Code + ": " + fail.Error.Message)}
 	}

@@ -48,7 +48,9 @@ func ParseRequest(line []byte, version string) (*protocol.Request, error) {
 		return nil, errorf(protocol.ErrBadRequest, "malformed request: data after the JSON object")
 	}
 	switch req.Op {
-	case protocol.OpVersion, protocol.OpEnvCreate, protocol.OpEnvCopy, protocol.OpEnvDelete, protocol.OpEnvHealth:
+	case protocol.OpVersion, protocol.OpEnvCreate, protocol.OpEnvCopy, protocol.OpEnvDelete, protocol.OpEnvHealth,
+		protocol.OpBackupCreate, protocol.OpBackupUpload, protocol.OpBackupRestore, protocol.OpBackupDelete, protocol.OpBackupRead,
+		protocol.OpReleaseBuild, protocol.OpReleaseUpdate, protocol.OpReleaseSwitch, protocol.OpReleasePrune, protocol.OpEnvUpdates:
 	case "":
 		return nil, badField("op", "is required")
 	default:
@@ -69,6 +71,21 @@ func validateRequest(req *protocol.Request) error {
 	}
 	if req.Op != protocol.OpEnvCreate && req.Install != nil {
 		return badField("install", "is only used by %s", protocol.OpEnvCreate)
+	}
+	if err := validateReleaseFields(req); err != nil {
+		return err
+	}
+	if isReleaseOp(req.Op) {
+		return validateReleaseRequest(req)
+	}
+	if isBackupOp(req.Op) {
+		return validateBackupRequest(req)
+	}
+	if req.Backup != nil {
+		return badField("backup", "is only used by the backup operations")
+	}
+	if req.Offsite != nil {
+		return badField("offsite", "is only used by the backup operations")
 	}
 	switch req.Op {
 	case protocol.OpVersion:

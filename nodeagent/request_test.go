@@ -157,6 +157,12 @@ func FuzzParseRequest(f *testing.F) {
 	f.Add(mustJSON(validCopy()))
 	f.Add([]byte(`{"op":"version","version":"1.2.3"}`))
 	f.Add([]byte(`{"op":"env_delete","version":"1.2.3","env":{"name":"a-b","db_name":"a_b","db_user":"a_b"}}`))
+	f.Add(mustJSON(validBackupCreate()))
+	f.Add(mustJSON(validBackupRestore()))
+	f.Add(mustJSON(validBackupRead()))
+	f.Add(mustJSON(validBuildGit()))
+	f.Add(mustJSON(validBuildArchive()))
+	f.Add(mustJSON(validUpdate()))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		req, err := ParseRequest(line, testVersion)
 		if err != nil {
@@ -185,6 +191,52 @@ func FuzzParseRequest(f *testing.F) {
 				if strings.ContainsAny(s, " ;'\"`\\\n/$") && !strings.HasPrefix(s, "http") {
 					t.Fatalf("accepted %q", s)
 				}
+			}
+		}
+		if b := req.Backup; b != nil {
+			for _, s := range []string{b.ID, b.Env, b.Part} {
+				if strings.ContainsAny(s, "/\\\x00 ") || strings.HasPrefix(s, ".") {
+					t.Fatalf("accepted backup name %q", s)
+				}
+			}
+			if b.Offset < 0 || b.Length < -1 {
+				t.Fatalf("accepted range %d+%d", b.Offset, b.Length)
+			}
+		}
+		if d := req.Deploy; d != nil {
+			for _, s := range []string{d.Repository, d.Ref, d.ArchiveURL, d.ArchivePath} {
+				if strings.HasPrefix(s, "-") || strings.ContainsAny(s, " \n\x00") {
+					t.Fatalf("accepted deploy field %q", s)
+				}
+			}
+			if strings.HasPrefix(d.Repository, "file:") || strings.HasPrefix(d.Repository, "ext:") || strings.ContainsAny(d.Ref, ":^~ ") ||
+				d.ArchivePath != "" && (!strings.HasPrefix(d.ArchivePath, "tmp/") || strings.Contains(d.ArchivePath, "..")) {
+				t.Fatalf("accepted deploy %+v", d)
+			}
+		}
+		if u := req.Update; u != nil {
+			for _, s := range u.Items {
+				if strings.ContainsAny(s, "/\\\x00 ") || strings.HasPrefix(s, ".") {
+					t.Fatalf("accepted update item %q", s)
+				}
+			}
+			for slug := range u.PackageURLs {
+				if strings.ContainsAny(slug, "/\\\x00 ") || strings.HasPrefix(slug, ".") {
+					t.Fatalf("accepted package slug %q", slug)
+				}
+			}
+		}
+		if pr := req.Prune; pr != nil {
+			for _, id := range pr.Keep {
+				if !releaseIDPattern.MatchString(id) {
+					t.Fatalf("accepted keep %q", id)
+				}
+			}
+		}
+		if o := req.Offsite; o != nil {
+			if strings.Contains(o.Key, "..") || strings.HasPrefix(o.Key, "/") || strings.HasSuffix(o.Key, "/") ||
+				strings.ContainsAny(o.Endpoint, "/@?# ") || strings.ContainsAny(o.Bucket, "/ ") {
+				t.Fatalf("accepted offsite %+v", o)
 			}
 		}
 	})

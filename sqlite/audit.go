@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -21,9 +22,17 @@ func (s *AuditService) Record(ctx context.Context, e *pressluft.AuditEntry) erro
 	if e.Time.IsZero() {
 		e.Time = s.db.Now()
 	}
-	return s.db.write.QueryRowContext(ctx, `INSERT INTO audit_log (time, actor, action, resource_type, resource_id, result, status_code, request_id, ip)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, ts(e.Time), e.Actor, e.Action, e.ResourceType, e.ResourceID,
-		e.Result, e.StatusCode, e.RequestID, e.IP).Scan(&e.ID)
+	details := ""
+	if len(e.Details) > 0 {
+		b, err := json.Marshal(e.Details)
+		if err != nil {
+			return err
+		}
+		details = string(b)
+	}
+	return s.db.write.QueryRowContext(ctx, `INSERT INTO audit_log (time, actor, action, resource_type, resource_id, result, status_code, request_id, ip, details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, ts(e.Time), e.Actor, e.Action, e.ResourceType, e.ResourceID,
+		e.Result, e.StatusCode, e.RequestID, e.IP, details).Scan(&e.ID)
 }
 
 // FindAuditEntries lists entries newest first; the cursor is the last id seen.
@@ -56,7 +65,7 @@ func (s *AuditService) FindAuditEntries(ctx context.Context, f pressluft.AuditFi
 		add("id < ?", id)
 	}
 	n := limit(f.Limit)
-	rows, err := s.db.read.QueryContext(ctx, `SELECT id, time, actor, action, resource_type, resource_id, result, status_code, request_id, ip
+	rows, err := s.db.read.QueryContext(ctx, `SELECT id, time, actor, action, resource_type, resource_id, result, status_code, request_id, ip, details
 		FROM audit_log WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, append(args, n+1)...)
 	if err != nil {
 		return nil, "", err
@@ -65,9 +74,14 @@ func (s *AuditService) FindAuditEntries(ctx context.Context, f pressluft.AuditFi
 	entries := []*pressluft.AuditEntry{}
 	for rows.Next() {
 		var e pressluft.AuditEntry
-		var t string
-		if err := rows.Scan(&e.ID, &t, &e.Actor, &e.Action, &e.ResourceType, &e.ResourceID, &e.Result, &e.StatusCode, &e.RequestID, &e.IP); err != nil {
+		var t, details string
+		if err := rows.Scan(&e.ID, &t, &e.Actor, &e.Action, &e.ResourceType, &e.ResourceID, &e.Result, &e.StatusCode, &e.RequestID, &e.IP, &details); err != nil {
 			return nil, "", err
+		}
+		if details != "" {
+			if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
+				return nil, "", err
+			}
 		}
 		e.Time = parseTS(t)
 		entries = append(entries, &e)

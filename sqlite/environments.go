@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"strings"
 
@@ -11,14 +12,18 @@ import (
 )
 
 const envColumns = `id, site_id, name, slug, type, node_id, source_environment_id, status, system_name, preview_url,
-	primary_domain, current_release_id, fastcgi_cache, object_cache, drift_status, promotion_preset, last_error, created_at, updated_at`
+	primary_domain, current_release_id, fastcgi_cache, object_cache, drift_status, promotion_preset, last_error, health_paths, created_at, updated_at`
 
 func scanEnv(row interface{ Scan(...any) error }) (*pressluft.Environment, error) {
 	var e pressluft.Environment
-	var created, updated string
+	var created, updated, healthPaths string
 	if err := row.Scan(&e.ID, &e.SiteID, &e.Name, &e.Slug, &e.Type, &e.NodeID, &e.SourceEnvironmentID, &e.Status, &e.SystemName,
 		&e.PreviewURL, &e.PrimaryDomain, &e.CurrentReleaseID, &e.FastCGICache, &e.ObjectCache, &e.DriftStatus, &e.PromotionPreset,
-		&e.LastError, &created, &updated); err != nil {
+		&e.LastError, &healthPaths, &created, &updated); err != nil {
+		return nil, err
+	}
+	e.HealthPaths = []string{}
+	if err := json.Unmarshal([]byte(healthPaths), &e.HealthPaths); err != nil {
 		return nil, err
 	}
 	e.CreatedAt, e.UpdatedAt = parseTS(created), parseTS(updated)
@@ -195,6 +200,19 @@ func (s *SiteService) SetEnvironmentStatus(ctx context.Context, id, status, last
 	}
 	defer tx.Rollback()
 	if err := setEnvironmentStatus(tx, id, status, lastError); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// SetCurrentRelease records a release outside a job's end.
+func (s *SiteService) SetCurrentRelease(ctx context.Context, envID string, r *pressluft.Release) error {
+	tx, err := s.db.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := setCurrentRelease(tx, envID, r); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -221,8 +221,18 @@ func (s *JobService) CancelJob(ctx context.Context, id string) (*pressluft.Job, 
 		if err := addEvent(tx, id, pressluft.JobEvent{Step: "cancelled", Level: pressluft.LevelWarn, Message: "Cancelled before it started."}); err != nil {
 			return nil, err
 		}
-		ref := jobRef{typ: j.Type, siteID: j.SiteID, envID: j.EnvironmentID, nodeID: j.NodeID}
-		if err := failResource(tx, ref, pressluft.EJobCancelled, "Cancelled before it started."); err != nil {
+		ref, err := findJobRef(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		// Nothing ran: the resource goes back to what it was, where that
+		// is known; else reset recovers it.
+		if ref.restore != "" {
+			err = markResource(tx, ref, ref.restore, ref.restore, pressluft.EJobCancelled+": Cancelled before it started.")
+		} else {
+			err = failResource(tx, ref, pressluft.EJobCancelled, "Cancelled before it started.")
+		}
+		if err != nil {
 			return nil, err
 		}
 	case pressluft.JobRunning:

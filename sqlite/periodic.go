@@ -55,6 +55,12 @@ func (s *JobService) EnqueueDue(ctx context.Context, periodic []pressluft.Period
 			return 0, err
 		}
 	}
+	// Backup schedules are rows, not code: they are due in the same pass.
+	n, err := enqueueScheduledBackups(tx)
+	if err != nil {
+		return 0, err
+	}
+	enqueued += n
 	if err := tx.Commit(); err != nil {
 		return 0, err
 	}

@@ -121,14 +121,17 @@ func (s *JobService) Fail(ctx context.Context, id, workerID string, jerr error, 
 			return "", err
 		}
 		untouched := code == pressluft.ENodeUnreachable && pressluft.IsUntouched(jerr) && ref.restore != ""
+		rolledBack := pressluft.IsRolledBack(jerr) && ref.restore != ""
 		ev := code + ": " + msg
 		if untouched {
 			ev += " Nothing ran on the node; what the job would have changed is as it was."
+		} else if rolledBack {
+			ev += " Rolled back: what the job changed was put back."
 		}
 		if err := addEvent(tx, id, pressluft.JobEvent{Step: "failed", Level: pressluft.LevelError, Message: ev}); err != nil {
 			return "", err
 		}
-		if untouched {
+		if untouched || rolledBack {
 			err = restoreResource(tx, ref, code, msg)
 		} else {
 			err = failResource(tx, ref, code, msg)

@@ -9,11 +9,11 @@ import (
 
 // jobRef is what a terminal transition needs to know about a job.
 type jobRef struct {
-	typ, siteID, envID, nodeID, restore string
+	id, typ, siteID, envID, nodeID, restore string
 }
 
 func findJobRef(tx *Tx, id string) (jobRef, error) {
-	var r jobRef
+	r := jobRef{id: id}
 	err := tx.QueryRow(`SELECT type, site_id, environment_id, node_id, restore_status FROM jobs WHERE id = ?`, id).
 		Scan(&r.typ, &r.siteID, &r.envID, &r.nodeID, &r.restore)
 	return r, err
@@ -43,6 +43,13 @@ func failResource(tx *Tx, r jobRef, code, message string) error {
 // environment, or every environment of its site.
 func markResource(tx *Tx, r jobRef, nodeStatus, envStatus, lastError string) error {
 	kind, _ := pressluft.KindOf(r.typ)
+	// A backup the job did not complete fails with it, whatever the job's
+	// kind (a restore takes one first): a half backup is never listed as
+	// completed.
+	if _, err := tx.Exec(`UPDATE backups SET status = 'failed', error = ?, updated_at = ? WHERE job_id = ? AND status IN ('pending', 'running')`,
+		lastError, ts(tx.now), r.id); err != nil {
+		return err
+	}
 	var err error
 	switch kind.Marks {
 	case pressluft.MarksNode:
@@ -52,6 +59,8 @@ func markResource(tx *Tx, r jobRef, nodeStatus, envStatus, lastError string) err
 		_, err = tx.Exec(`UPDATE environments SET status = ?, last_error = ?, updated_at = ? WHERE id = ?`, envStatus, lastError, ts(tx.now), r.envID)
 	case pressluft.MarksSite:
 		_, err = tx.Exec(`UPDATE environments SET status = ?, last_error = ?, updated_at = ? WHERE site_id = ?`, envStatus, lastError, ts(tx.now), r.siteID)
+	case pressluft.MarksBackup:
+		return nil // above
 	default:
 		return nil
 	}
@@ -76,6 +85,11 @@ func applyDone(tx *Tx, r jobRef, d *pressluft.JobDone) error {
 	}
 	for _, id := range d.PurgeEnvironments {
 		if err := purgeEnvironment(tx, id); err != nil {
+			return err
+		}
+	}
+	for _, id := range d.PruneReleases {
+		if _, err := tx.Exec(`DELETE FROM releases WHERE id = ? AND environment_id = ?`, id, r.envID); err != nil {
 			return err
 		}
 	}
@@ -127,8 +141,9 @@ func setCurrentRelease(tx *Tx, envID string, r *pressluft.Release) error {
 		r.CreatedAt = tx.now
 	}
 	r.EnvironmentID = envID
-	if _, err := tx.Exec(`INSERT INTO releases (id, environment_id, source, ref, path, health, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`, r.ID, envID, r.Source, r.Ref, r.Path, r.Health, ts(r.CreatedAt)); err != nil {
+	if _, err := tx.Exec(`INSERT INTO releases (id, environment_id, source, ref, path, health, size_bytes, snapshot_id, job_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, r.ID, envID, r.Source, r.Ref, r.Path, r.Health, r.SizeBytes,
+		r.SnapshotID, r.JobID, ts(r.CreatedAt)); err != nil {
 		return err
 	}
 	_, err := tx.Exec(`UPDATE environments SET current_release_id = ?, updated_at = ? WHERE id = ?`, r.ID, ts(tx.now), envID)
@@ -152,6 +167,9 @@ func purgeEnvironment(tx *Tx, id string) error {
 		return err
 	}
 	if left == 0 {
+		if _, err := tx.Exec(`DELETE FROM secrets WHERE name LIKE ?`, "site/"+siteID+"/%"); err != nil {
+			return err
+		}
 		_, err := tx.Exec(`DELETE FROM sites WHERE id = ?`, siteID)
 		return err
 	}

@@ -96,14 +96,23 @@ func putSecret(tx *Tx, name string, value []byte) error {
 
 // GetSecret returns the value stored under name.
 func (s *SecretService) GetSecret(ctx context.Context, name string) ([]byte, error) {
+	return readSecret(ctx, s.db, s.db.read, name)
+}
+
+// getSecret reads a secret inside a transaction.
+func getSecret(tx *Tx, name string) ([]byte, error) {
+	return readSecret(context.Background(), tx.db, tx, name)
+}
+
+func readSecret(ctx context.Context, db *DB, q rowQuerier, name string) ([]byte, error) {
 	var nonce, ct []byte
-	err := s.db.read.QueryRowContext(ctx, `SELECT nonce, ciphertext FROM secrets WHERE name = ?`, name).Scan(&nonce, &ct)
+	err := q.QueryRowContext(ctx, `SELECT nonce, ciphertext FROM secrets WHERE name = ?`, name).Scan(&nonce, &ct)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, pressluft.Errorf(pressluft.ENotFound, "Secret not found.")
 	} else if err != nil {
 		return nil, err
 	}
-	aead, err := s.aead()
+	aead, err := (&SecretService{db: db}).aead()
 	if err != nil {
 		return nil, err
 	}

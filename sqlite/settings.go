@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/pressluft/pressluft"
@@ -35,7 +36,7 @@ func getSettings(ctx context.Context, q querier) (*pressluft.Settings, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	var st pressluft.Settings
+	st := pressluft.Settings{ReleasesKeep: defaultReleasesKeep}
 	for rows.Next() {
 		var k, v string
 		if err := rows.Scan(&k, &v); err != nil {
@@ -48,8 +49,10 @@ func getSettings(ctx context.Context, q querier) (*pressluft.Settings, error) {
 			st.PreviewDomain = v
 		case "dns01_provider":
 			st.DNS01Provider = v
-		case "offsite_backup_target":
-			st.OffsiteBackupTarget = v
+		case "releases_keep":
+			st.ReleasesKeep, _ = strconv.Atoi(v)
+		case "allow_private_sources":
+			st.AllowPrivateSources = v == "true"
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -60,6 +63,9 @@ func getSettings(ctx context.Context, q querier) (*pressluft.Settings, error) {
 		return nil, err
 	}
 	st.DNS01CredentialsSet = n > 0
+	if st.Offsite, err = offsiteSettings(ctx, q); err != nil {
+		return nil, err
+	}
 	return &st, nil
 }
 
@@ -81,8 +87,8 @@ func (s *SettingsService) UpdateSettings(ctx context.Context, u pressluft.Settin
 			return nil, pressluft.FieldError("dns01_provider", "dns01_provider must be one of cloudflare, route53, digitalocean, hetzner, rfc2136.")
 		}
 	}
-	if u.OffsiteBackupTarget != nil && *u.OffsiteBackupTarget != "" && !strings.HasPrefix(*u.OffsiteBackupTarget, "s3://") {
-		return nil, pressluft.FieldError("offsite_backup_target", "offsite_backup_target must be an s3:// URL.")
+	if u.ReleasesKeep != nil && (*u.ReleasesKeep < 2 || *u.ReleasesKeep > 50) {
+		return nil, pressluft.FieldError("releases_keep", "releases_keep must be 2 (the current and the previous release) to 50.")
 	}
 	if u.DNS01Credentials != nil && len(*u.DNS01Credentials) > 16<<10 {
 		return nil, pressluft.FieldError("dns01_credentials", "dns01_credentials must be at most 16 KiB.")
@@ -93,12 +99,21 @@ func (s *SettingsService) UpdateSettings(ctx context.Context, u pressluft.Settin
 	}
 	defer tx.Rollback()
 	for k, v := range map[string]*string{"control_plane_domain": u.ControlPlaneDomain, "preview_domain": u.PreviewDomain,
-		"dns01_provider": u.DNS01Provider, "offsite_backup_target": u.OffsiteBackupTarget} {
+		"dns01_provider": u.DNS01Provider} {
 		if v == nil {
 			continue
 		}
 		if _, err := tx.Exec(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, k, *v, ts(tx.now)); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range map[string]string{"releases_keep": intSetting(u.ReleasesKeep), "allow_private_sources": boolSetting(u.AllowPrivateSources)} {
+		if v == "" {
+			continue
+		}
+		if _, err := tx.Exec(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, k, v, ts(tx.now)); err != nil {
 			return nil, err
 		}
 	}
@@ -126,4 +141,21 @@ func previewDomain(tx *Tx) (string, error) {
 		return "", nil
 	}
 	return v, err
+}
+
+// defaultReleasesKeep is how many releases an environment keeps unless set.
+const defaultReleasesKeep = 5
+
+func intSetting(v *int) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.Itoa(*v)
+}
+
+func boolSetting(v *bool) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatBool(*v)
 }

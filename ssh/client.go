@@ -284,6 +284,115 @@ func (p *Pool) Stream(ctx context.Context, n *pressluft.Node, cmd string, reques
 	return p.ended(n, &Result{Stderr: stderr.Bytes()}, err)
 }
 
+// Pipe is a remote command's stdout as a stream: the command runs until
+// its output is read to the end or the Pipe is closed.
+type Pipe struct {
+	sess   *ssh.Session
+	stdin  io.WriteCloser
+	stdout io.Reader
+	stderr *bytes.Buffer
+	stop   context.CancelFunc
+	once   sync.Once
+	waited chan struct{}
+	exit   int
+	err    error
+	n      *pressluft.Node
+	p      *Pool
+}
+
+// Open runs cmd on the node with request written to its stdin, which stays
+// open (as in Stream) until the Pipe is closed, and returns the command's
+// stdout to read. Closing the Pipe, or ctx ending, ends the session. A
+// broken cached connection is redialled once, before anything was sent.
+func (p *Pool) Open(ctx context.Context, n *pressluft.Node, cmd string, request []byte) (*Pipe, error) {
+	sess, err := p.session(ctx, n)
+	if err != nil && pressluft.ErrorCode(err) == pressluft.ENodeUnreachable && ctx.Err() == nil {
+		p.Forget(n.ID)
+		sess, err = p.session(ctx, n)
+	}
+	if err != nil {
+		return nil, err
+	}
+	stderr := &bytes.Buffer{}
+	sess.Stderr = &capped{buf: stderr, max: 64 << 10}
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		sess.Close()
+		return nil, err
+	}
+	stdout, err := sess.StdoutPipe()
+	if err != nil {
+		sess.Close()
+		return nil, err
+	}
+	if err := sess.Start(cmd); err != nil {
+		sess.Close()
+		p.Forget(n.ID)
+		return nil, untouched(pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost.", n.Host))
+	}
+	if _, err := stdin.Write(request); err != nil {
+		sess.Close()
+		return nil, pressluft.Errorf(pressluft.ENodeUnreachable, "SSH connection to %s was lost while sending a request.", n.Host)
+	}
+	watch, stop := context.WithCancel(ctx)
+	pipe := &Pipe{sess: sess, stdin: stdin, stdout: stdout, stderr: stderr, stop: stop, waited: make(chan struct{}), n: n, p: p}
+	go func() {
+		<-watch.Done()
+		if ctx.Err() != nil {
+			// The caller gave up: the remote side learns it from the closed stdin and session.
+			stdin.Close()
+			sess.Close()
+		}
+	}()
+	return pipe, nil
+}
+
+// Read reads the command's stdout.
+func (r *Pipe) Read(b []byte) (int, error) { return r.stdout.Read(b) }
+
+// Wait waits for the command to end (its stdout must have been read to the
+// end, or the Pipe closed) and returns its exit code and stderr; a session
+// that ended without an exit status is node_unreachable.
+func (r *Pipe) Wait() (*Result, error) {
+	r.once.Do(func() {
+		err := r.sess.Wait()
+		res, err := r.p.ended(r.n, &Result{}, err)
+		if res != nil {
+			r.exit = res.ExitCode
+		}
+		r.err = err
+		close(r.waited)
+	})
+	<-r.waited
+	if r.err != nil {
+		return nil, r.err
+	}
+	return &Result{ExitCode: r.exit, Stderr: r.stderr.Bytes()}, nil
+}
+
+// Close ends the session (and so the command, if it still runs).
+func (r *Pipe) Close() error {
+	r.stop()
+	r.stdin.Close()
+	return r.sess.Close()
+}
+
+// capped keeps the first max bytes written to it.
+type capped struct {
+	mu  sync.Mutex
+	buf *bytes.Buffer
+	max int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if room := c.max - c.buf.Len(); room > 0 {
+		c.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
 // session opens a session on the node's cached connection.
 func (p *Pool) session(ctx context.Context, n *pressluft.Node) (*ssh.Session, error) {
 	c, err := p.client(ctx, n)

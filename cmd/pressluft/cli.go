@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/pressluft/pressluft"
 	"github.com/pressluft/pressluft/sqlite"
-	"github.com/pressluft/pressluft/ssh"
 )
 
 // openForCLI parses --data-dir and the command's own flags and opens the store.
@@ -85,68 +83,4 @@ func runAdmin(ctx context.Context, args []string, in io.Reader, out io.Writer) e
 		return audit.Record(ctx, &pressluft.AuditEntry{Actor: "cli", Action: "token.revoke", ResourceType: "user", ResourceID: email, Result: "success"})
 	}
 	return nil
-}
-
-func runNode(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("usage: pressluft node ssh-key|list|add|provision")
-	}
-	var n pressluft.Node
-	m, fs, err := openForCLI("node "+args[0], args[1:], func(fs *flag.FlagSet) {
-		if args[0] == "add" {
-			fs.StringVar(&n.Name, "name", "", "node name")
-			fs.StringVar(&n.Host, "host", "", "hostname or IP address")
-			fs.IntVar(&n.SSHPort, "port", 22, "SSH port")
-			fs.StringVar(&n.SSHUser, "user", "root", "SSH user (root, or a user with passwordless sudo)")
-			fs.BoolVar(&n.IsLocal, "local", false, "this is the machine the control plane runs on")
-		}
-	})
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	jobsSvc := sqlite.NewJobService(m.DB)
-	nodes := sqlite.NewNodeService(m.DB, jobsSvc)
-	audit := sqlite.NewAuditService(m.DB)
-	switch args[0] {
-	case "ssh-key":
-		key, err := controlPlaneKey(ctx, sqlite.NewSecretService(m.DB))
-		if err != nil {
-			return err
-		}
-		pub, err := ssh.PublicKeyLine(key)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(out, pub)
-		return nil
-	case "list":
-		list, err := nodes.FindNodes(ctx, pressluft.NodeFilter{})
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tADDRESS\tSTATUS\tOS")
-		for _, n := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s@%s:%d\t%s\t%s %s\n", n.ID, n.Name, n.SSHUser, n.Host, n.SSHPort, n.Status, n.OSName, n.OSVersion)
-		}
-		return tw.Flush()
-	case "add":
-		if err := nodes.CreateNode(ctx, &n); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "added node %s (%s); run 'pressluft node provision %s' once the public key is authorised\n", n.Name, n.ID, n.ID)
-		return audit.Record(ctx, &pressluft.AuditEntry{Actor: "cli", Action: "node.create", ResourceType: "node", ResourceID: n.ID, Result: "success"})
-	case "provision":
-		if fs.NArg() != 1 {
-			return fmt.Errorf("usage: pressluft node provision ID")
-		}
-		j, err := nodes.ProvisionNode(ctx, fs.Arg(0))
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "queued job %s; a running 'pressluft serve' or 'pressluft worker' carries it out\n", j.ID)
-		return audit.Record(ctx, &pressluft.AuditEntry{Actor: "cli", Action: "node.provision", ResourceType: "node", ResourceID: fs.Arg(0), Result: "success"})
-	}
-	return fmt.Errorf("unknown node command %q", args[0])
 }

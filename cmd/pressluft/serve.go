@@ -28,12 +28,15 @@ import (
 
 // Config is everything the control plane is started with.
 type Config struct {
-	DataDir             string
-	Listen              string
-	ServeHTTP           bool
-	SecureCookies       bool
-	Workers             int
-	JobLease            time.Duration
+	DataDir       string
+	Listen        string
+	ServeHTTP     bool
+	SecureCookies bool
+	Workers       int
+	JobLease      time.Duration
+	// ClockOffset shifts the control plane's clock: schedules and retention
+	// can be checked without waiting hours (tests; never in production).
+	ClockOffset         time.Duration
 	ProbeInterval       time.Duration
 	WordPressArchiveURL string
 	AnsiblePlaybook     string
@@ -86,6 +89,7 @@ func (m *Main) ParseFlags(cmd string, args []string) error {
 		fs.IntVar(&m.Config.Workers, "workers", m.Config.Workers, "jobs run at once by this process")
 		fs.DurationVar(&m.Config.JobLease, "job-lease", m.Config.JobLease, "how long a running job's lease lasts without a heartbeat")
 		fs.DurationVar(&m.Config.ProbeInterval, "probe-interval", m.Config.ProbeInterval, "how often nodes are probed over SSH")
+		fs.DurationVar(&m.Config.ClockOffset, "clock-offset", 0, "run the clock this far ahead (for testing schedules and retention only)")
 		fs.StringVar(&m.Config.WordPressArchiveURL, "wordpress-archive-url", m.Config.WordPressArchiveURL,
 			"install WordPress from this archive instead of the distribution package (PRESSLUFT_WORDPRESS_ARCHIVE_URL)")
 	}
@@ -111,6 +115,9 @@ func (m *Main) openStore() error {
 		return err
 	}
 	m.DB = sqlite.NewDB(filepath.Join(m.Config.DataDir, "pressluft.db"))
+	if offset := m.Config.ClockOffset; offset != 0 {
+		m.DB.Now = func() time.Time { return time.Now().UTC().Add(offset) }
+	}
 	m.DB.SetKey(key)
 	return m.DB.Open()
 }
@@ -162,11 +169,15 @@ func (m *Main) Run(ctx context.Context) error {
 	m.JobsSvc.Notify = m.Runner.Wake
 	m.Runner.Periodic = jobs.Periodic()
 	auth := sqlite.NewAuthService(m.DB)
+	ag := agent.New(m.SSH)
+	backups := sqlite.NewBackupService(m.DB, m.JobsSvc)
+	releases := sqlite.NewReleaseService(m.DB, m.JobsSvc)
+	releases.NewKey = deployKey
 	h := &jobs.Handlers{Nodes: nodes, Sites: sites, Secrets: secrets, Auth: auth,
 		Config: &ansible.NodeConfig{SSH: m.SSH, Nodes: nodes, Secrets: secrets, WordPressArchiveURL: m.Config.WordPressArchiveURL,
 			Runner: &ansible.Runner{Dir: playbookDir, Binary: m.Config.AnsiblePlaybook,
 				ControlPathDir: filepath.Join(m.Config.DataDir, "cp"), TempDir: filepath.Join(m.Config.DataDir, "tmp")}},
-		Envs: agent.New(m.SSH), FetchURL: httpCheck, HealthRetryDelay: time.Second}
+		Envs: ag, Backup: ag, Backups: backups, Release: releaseOps(ag), Releases: releases, FetchURL: httpCheck, HealthRetryDelay: time.Second}
 	if err := h.Register(m.Runner); err != nil {
 		return err
 	}
@@ -175,6 +186,8 @@ func (m *Main) Run(ctx context.Context) error {
 		m.HTTP = http.NewServer(m.Logger)
 		m.HTTP.Auth, m.HTTP.Audit, m.HTTP.Nodes, m.HTTP.Sites = auth, sqlite.NewAuditService(m.DB), nodes, sites
 		m.HTTP.Jobs, m.HTTP.Settings, m.HTTP.Metrics = m.JobsSvc, sqlite.NewSettingsService(m.DB), sqlite.NewMetricsService(m.DB)
+		m.HTTP.Backups, m.HTTP.BackupOps, m.HTTP.Offsite = backups, ag, offsite{}
+		m.HTTP.Releases, m.HTTP.ReleaseOps = releases, releaseOps(ag)
 		m.HTTP.PublicKey = func() string { return pub }
 		m.HTTP.SecureCookies = m.Config.SecureCookies
 		m.HTTP.TrustedProxies, m.HTTP.AllowedHosts = m.Config.TrustedProxies, m.Config.AllowedHosts
@@ -247,4 +260,20 @@ func httpCheck(ctx context.Context, nodeHost, url string) (int, string, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 2<<20))
 	return resp.StatusCode, string(body), err
+}
+
+// deployKey makes a site's deploy key pair.
+func deployKey() ([]byte, string, error) {
+	private, err := ssh.NewKeyPair()
+	if err != nil {
+		return nil, "", err
+	}
+	public, err := ssh.PublicKeyLine(private)
+	return private, public, err
+}
+
+// releaseOps is transitional until the agent client has every release operation.
+func releaseOps(ag any) pressluft.ReleaseOps {
+	r, _ := ag.(pressluft.ReleaseOps)
+	return r
 }

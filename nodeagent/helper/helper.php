@@ -48,10 +48,14 @@ function pl_commands(): array
         'option-get' => ['options' => ['name'], 'path' => true, 'stdin' => false],
         'option-set' => ['options' => ['name', 'autoload'], 'path' => true, 'stdin' => true],
         'health' => ['options' => [], 'path' => true, 'stdin' => false],
-        'search-replace' => ['options' => ['from', 'to', 'dry-run'], 'path' => true, 'stdin' => false],
-        'search-replace-many' => ['options' => ['dry-run'], 'path' => true, 'stdin' => true],
+        'search-replace' => ['options' => ['from', 'to', 'dry-run', 'database'], 'path' => true, 'stdin' => false],
+        'search-replace-many' => ['options' => ['dry-run', 'database'], 'path' => true, 'stdin' => true],
         'flush' => ['options' => [], 'path' => true, 'stdin' => false],
+        'cache-flush' => ['options' => [], 'path' => true, 'stdin' => false],
         'cron' => ['options' => [], 'path' => true, 'stdin' => false],
+        'updates' => ['options' => ['check'], 'path' => true, 'stdin' => false],
+        'update' => ['options' => [], 'path' => true, 'stdin' => true],
+        'db-upgrade' => ['options' => [], 'path' => true, 'stdin' => false],
     ];
 }
 
@@ -1047,6 +1051,9 @@ function pl_wp_die_throw($message, $title = '', $args = []): void
 
 function pl_block_http($preempt, $args, $url)
 {
+    if (Pl_Http::allows((string) $url)) {
+        return $preempt;
+    }
     return new WP_Error('http_request_blocked', 'outgoing HTTP is disabled in the Pressluft helper');
 }
 
@@ -1207,6 +1214,9 @@ function pl_cmd_health(): array
         'title_html' => null,
         'active_plugins' => [],
         'theme' => null,
+        // The database's schema version and the one the code expects (a core update raises it).
+        'db_version' => 0,
+        'wp_db_version' => (int) ($GLOBALS['wp_db_version'] ?? 0),
     ];
     if ($installed) {
         $facts['siteurl'] = get_option('siteurl');
@@ -1216,6 +1226,7 @@ function pl_cmd_health(): array
         $facts['title_html'] = capital_P_dangit(esc_html(convert_chars(wptexturize(get_bloginfo('name', 'display')))));
         $facts['active_plugins'] = array_values((array) get_option('active_plugins', []));
         $facts['theme'] = get_option('stylesheet');
+        $facts['db_version'] = (int) get_option('db_version');
     }
     return $facts;
 }
@@ -1225,6 +1236,17 @@ function pl_cmd_flush(): array
     wp_cache_flush();
     flush_rewrite_rules(false);
     return ['flushed' => ['object_cache', 'rewrite_rules']];
+}
+
+/**
+ * Empties the object cache only, with WordPress loaded minimally: after a
+ * restore the cache must forget the old content, and nothing may write to
+ * the database (the restored tables stay row for row as backed up).
+ */
+function pl_cmd_cache_flush(): array
+{
+    wp_cache_flush();
+    return ['flushed' => ['object_cache']];
 }
 
 /** Runs the WP-Cron events that are due, as wp-cron.php does (system cron replaces WP-Cron). */
@@ -1321,6 +1343,34 @@ function pl_cmd_search_replace(string $from, string $to, bool $dryRun): array
     }
     $report['tables'] = (object) $report['tables'];
     return $report;
+}
+
+/**
+ * --database=NAME points the search-replace commands at another database
+ * on the same server (a restore rewrites its copy before swapping it in):
+ * WordPress loads with its own, then the connection switches.
+ */
+function pl_use_database(array $options): void
+{
+    global $wpdb;
+    if (!isset($options['database'])) {
+        return;
+    }
+    $name = pl_option_string($options, 'database');
+    if (!preg_match('/^[a-z][a-z0-9_]{1,63}$/', $name)) {
+        throw new Pl_Error('usage', '--database must be a database name of lowercase letters, digits and _');
+    }
+    /** @var mysqli $db */
+    $db = $wpdb->dbh;
+    try {
+        $ok = $db->select_db($name);
+    } catch (mysqli_sql_exception $e) {
+        $ok = false;
+    }
+    if (!$ok) {
+        throw new Pl_Error('db_error', "cannot use database $name: " . $db->error);
+    }
+    $wpdb->dbname = $name;
 }
 
 /**
@@ -1488,15 +1538,447 @@ function pl_dispatch(array $cli, array $stdin): array
         case 'health':
             return pl_cmd_health();
         case 'search-replace':
+            pl_use_database($o);
             return pl_cmd_search_replace(pl_option_string($o, 'from'), pl_option_string($o, 'to'), isset($o['dry-run']));
         case 'search-replace-many':
+            pl_use_database($o);
             return pl_cmd_search_replace_many($stdin['pairs'] ?? null, isset($o['dry-run']));
         case 'flush':
             return pl_cmd_flush();
+        case 'cache-flush':
+            return pl_cmd_cache_flush();
         case 'cron':
             return pl_cmd_cron();
+        case 'updates':
+            return pl_cmd_updates(isset($o['check']));
+        case 'update':
+            return pl_cmd_update($stdin);
+        case 'db-upgrade':
+            return pl_cmd_db_upgrade();
     }
     throw new Pl_Error('usage', 'unknown command');
+}
+
+// ---------------------------------------------------------------------------
+// Updates through WordPress's own upgrader classes
+// ---------------------------------------------------------------------------
+
+/** Hosts the update commands may reach (everything else stays blocked). */
+const PL_WPORG_HOSTS = ['api.wordpress.org', 'downloads.wordpress.org', 'wordpress.org'];
+/** Seconds an update check waits for api.wordpress.org: a page that lists updates must not hang. */
+const PL_WPORG_TIMEOUT = 5;
+
+/** Whether the HTTP blocker lets wordpress.org through (set by the update commands only). */
+final class Pl_Http
+{
+    public static bool $wordpressOrg = false;
+
+    public static function allows(string $url): bool
+    {
+        $parts = parse_url($url);
+        return self::$wordpressOrg && is_array($parts) && in_array($parts['scheme'] ?? '', ['http', 'https'], true)
+            && in_array(strtolower($parts['host'] ?? ''), PL_WPORG_HOSTS, true);
+    }
+}
+
+/** Caps wordpress.org's API calls at PL_WPORG_TIMEOUT seconds (downloads get longer). */
+function pl_wporg_http_args(array $args, string $url): array
+{
+    $host = strtolower((string) parse_url($url, PHP_URL_HOST));
+    $limit = $host === 'downloads.wordpress.org' ? 120 : PL_WPORG_TIMEOUT;
+    $args['timeout'] = min((float) ($args['timeout'] ?? $limit), $limit);
+    return $args;
+}
+
+/** A plugin's slug: its directory, or the file name of a single-file plugin. */
+function pl_plugin_slug(string $file): string
+{
+    $dir = dirname($file);
+    return $dir === '.' ? basename($file, '.php') : $dir;
+}
+
+/** The version in a WordPress tree's wp-includes/version.php, read afresh (the global keeps the loaded one). */
+function pl_core_version(string $root): string
+{
+    $src = @file_get_contents(rtrim($root, '/') . '/wp-includes/version.php');
+    return is_string($src) && preg_match('/\$wp_version\s*=\s*[\'"]([^\'"]+)[\'"]/', $src, $m) ? $m[1] : '';
+}
+
+/** What WordPress admin screens need, and the upgrader classes. */
+function pl_load_admin(): void
+{
+    require_once ABSPATH . 'wp-admin/includes/admin.php';
+    require_once ABSPATH . 'wp-admin/includes/class-wp-upgrader.php';
+    // Language packs would be fetched after each upgrade: not part of an update here.
+    remove_action('upgrader_process_complete', ['Language_Pack_Upgrader', 'async_upgrade'], 20);
+}
+
+/**
+ * WordPress itself, the plugins and the themes, with versions read from the
+ * files (an update in this process changed them). Plugins carry their file.
+ */
+function pl_installed(): array
+{
+    $items = [['type' => 'core', 'slug' => 'core', 'name' => 'WordPress', 'version' => pl_core_version(ABSPATH), 'available' => '', 'active' => true]];
+    wp_clean_plugins_cache(false);
+    foreach (get_plugins() as $file => $data) {
+        $items[] = ['type' => 'plugin', 'slug' => pl_plugin_slug((string) $file), 'name' => (string) $data['Name'],
+            'version' => (string) $data['Version'], 'available' => '', 'active' => is_plugin_active($file), 'file' => (string) $file];
+    }
+    $stylesheet = get_option('stylesheet');
+    $template = get_option('template');
+    search_theme_directories(true);
+    foreach (wp_get_themes() as $slug => $theme) {
+        $slug = (string) $slug;
+        $headers = get_file_data($theme->get_stylesheet_directory() . '/style.css', ['Name' => 'Theme Name', 'Version' => 'Version']);
+        $items[] = ['type' => 'theme', 'slug' => $slug, 'name' => (string) $headers['Name'], 'version' => (string) $headers['Version'],
+            'available' => '', 'active' => $slug === $stylesheet || $slug === $template];
+    }
+    return $items;
+}
+
+/** $items without the keys the agent does not read. */
+function pl_public_items(array $items): array
+{
+    return array_map(static function (array $it): array {
+        unset($it['file']);
+        return $it;
+    }, $items);
+}
+
+/**
+ * Asks wordpress.org what is available (core, plugins, themes: WordPress's
+ * own checks, which store their answers as usual). Returns null when every
+ * check answered, else why not.
+ */
+function pl_ask_wordpress_org(): ?string
+{
+    if (defined('WP_HTTP_BLOCK_EXTERNAL') && WP_HTTP_BLOCK_EXTERNAL) {
+        $accessible = defined('WP_ACCESSIBLE_HOSTS') ? (string) WP_ACCESSIBLE_HOSTS : '';
+        if (!str_contains($accessible, 'api.wordpress.org') && !str_contains($accessible, '*')) {
+            return 'this node is offline (WP_HTTP_BLOCK_EXTERNAL): wordpress.org is not asked';
+        }
+    }
+    Pl_Http::$wordpressOrg = true;
+    add_filter('http_request_args', 'pl_wporg_http_args', 99, 2);
+    $probe = wp_remote_get('https://api.wordpress.org/core/version-check/1.7/', ['timeout' => PL_WPORG_TIMEOUT]);
+    if (is_wp_error($probe)) {
+        return 'wordpress.org did not answer: ' . $probe->get_error_message();
+    }
+    if ((int) wp_remote_retrieve_response_code($probe) !== 200) {
+        return 'wordpress.org answered HTTP ' . wp_remote_retrieve_response_code($probe);
+    }
+    // The checks return early while WordPress is installing (the helper's minimal load).
+    wp_installing(false);
+    try {
+        foreach (['update_core', 'update_plugins', 'update_themes'] as $transient) {
+            delete_site_transient($transient);
+        }
+        wp_version_check([], true);
+        wp_update_plugins();
+        wp_update_themes();
+    } finally {
+        wp_installing(true);
+    }
+    $core = get_site_transient('update_core');
+    if (!is_object($core) || empty($core->updates)) {
+        return 'wordpress.org did not answer the core version check';
+    }
+    foreach (['update_plugins' => 'plugin', 'update_themes' => 'theme'] as $transient => $what) {
+        $t = get_site_transient($transient);
+        if (!is_object($t) || !isset($t->response)) {
+            return "wordpress.org did not answer the $what update check";
+        }
+    }
+    return null;
+}
+
+/** What wordpress.org offers: ['core' => offer|null, 'plugins' => [file => object], 'themes' => [slug => array]]. */
+function pl_wporg_offers(): array
+{
+    $core = null;
+    foreach ((array) (get_site_transient('update_core')->updates ?? []) as $offer) {
+        if (is_object($offer) && ($offer->response ?? '') === 'upgrade') {
+            $core = $offer;
+            break;
+        }
+    }
+    $plugins = get_site_transient('update_plugins');
+    $themes = get_site_transient('update_themes');
+    return [
+        'core' => $core,
+        'plugins' => is_object($plugins) ? (array) ($plugins->response ?? []) : [],
+        'themes' => is_object($themes) ? (array) ($themes->response ?? []) : [],
+    ];
+}
+
+/** Fills in the versions wordpress.org offers. */
+function pl_with_available(array $items, array $offers): array
+{
+    foreach ($items as &$it) {
+        if ($it['type'] === 'core' && $offers['core'] !== null) {
+            $it['available'] = (string) ($offers['core']->version ?? $offers['core']->current ?? '');
+        } elseif ($it['type'] === 'plugin' && isset($offers['plugins'][$it['file']])) {
+            $it['available'] = (string) ($offers['plugins'][$it['file']]->new_version ?? '');
+        } elseif ($it['type'] === 'theme' && isset($offers['themes'][$it['slug']])) {
+            $it['available'] = (string) ($offers['themes'][$it['slug']]['new_version'] ?? '');
+        }
+    }
+    return $items;
+}
+
+function pl_cmd_updates(bool $check): array
+{
+    pl_load_admin();
+    $items = pl_installed();
+    if (!$check) {
+        return ['items' => pl_public_items($items), 'checked' => false, 'problem' => 'wordpress.org was not asked'];
+    }
+    $problem = pl_ask_wordpress_org();
+    if ($problem !== null) {
+        return ['items' => pl_public_items($items), 'checked' => false, 'problem' => $problem];
+    }
+    return ['items' => pl_public_items(pl_with_available($items, pl_wporg_offers())), 'checked' => true, 'problem' => ''];
+}
+
+/**
+ * Decides what an update replaces. $items are slugs ("core" is WordPress);
+ * none means every package given, or, without packages, everything in the
+ * scope that wordpress.org has an update for. Each target takes its package
+ * (a local zip) or, without one, wordpress.org's. Returns
+ * ['core' => bool, 'core_package' => ?string, 'plugins' => [file => ?package],
+ *  'themes' => [slug => ?package], 'wporg' => bool, 'all_available' => bool].
+ */
+function pl_update_plan(string $scope, array $items, array $packages, array $installed): array
+{
+    if (!in_array($scope, ['core', 'plugins', 'themes', 'all'], true)) {
+        throw new Pl_Error('invalid_input', 'scope must be core, plugins, themes or all');
+    }
+    $plugins = [];
+    $themes = [];
+    foreach ($installed as $it) {
+        if ($it['type'] === 'plugin') {
+            $plugins[$it['slug']] = $it['file'];
+        } elseif ($it['type'] === 'theme') {
+            $themes[$it['slug']] = true;
+        }
+    }
+    $plan = ['core' => false, 'core_package' => null, 'plugins' => [], 'themes' => [], 'wporg' => false, 'all_available' => false];
+    foreach (array_keys($packages) as $slug) {
+        if ($items !== [] && !in_array($slug, $items, true)) {
+            throw new Pl_Error('invalid_input', "there is a package for $slug, which is not among the items to update");
+        }
+    }
+    $targets = $items !== [] ? array_values(array_unique($items)) : array_keys($packages);
+    if ($targets === []) {
+        $plan['core'] = $scope === 'core' || $scope === 'all';
+        $plan['wporg'] = $plan['all_available'] = true;
+        return $plan;
+    }
+    $withPlugins = $scope === 'plugins' || $scope === 'all';
+    $withThemes = $scope === 'themes' || $scope === 'all';
+    foreach ($targets as $slug) {
+        $slug = (string) $slug;
+        $package = $packages[$slug] ?? null;
+        if ($slug === 'core') {
+            if ($scope !== 'core' && $scope !== 'all') {
+                throw new Pl_Error('invalid_input', 'WordPress itself is updated with scope core or all');
+            }
+            $plan['core'] = true;
+            $plan['core_package'] = $package;
+        } else {
+            if ($scope === 'core') {
+                throw new Pl_Error('invalid_input', "scope core updates WordPress itself, not $slug");
+            }
+            $isPlugin = $withPlugins && isset($plugins[$slug]);
+            $isTheme = $withThemes && isset($themes[$slug]);
+            if ($isPlugin && $isTheme) {
+                throw new Pl_Error('invalid_input', "$slug is a plugin and a theme: update it with scope plugins or themes");
+            }
+            if (!$isPlugin && !$isTheme) {
+                $what = ['plugins' => 'plugin', 'themes' => 'theme', 'all' => 'plugin or theme'][$scope];
+                throw new Pl_Error('not_found', "$slug is not an installed $what");
+            }
+            if ($isPlugin) {
+                $plan['plugins'][$plugins[$slug]] = $package;
+            } else {
+                $plan['themes'][$slug] = $package;
+            }
+        }
+        if ($package === null) {
+            $plan['wporg'] = true;
+        }
+    }
+    return $plan;
+}
+
+/** What changed between two pl_installed() lists: [{type, slug, from, to}]. */
+function pl_changes(array $before, array $after): array
+{
+    $old = [];
+    foreach ($before as $it) {
+        $old[$it['type'] . "\0" . $it['slug']] = $it['version'];
+    }
+    $changes = [];
+    foreach ($after as $it) {
+        $from = $old[$it['type'] . "\0" . $it['slug']] ?? '';
+        if ($from !== $it['version']) {
+            $changes[] = ['type' => $it['type'], 'slug' => $it['slug'], 'from' => $from, 'to' => $it['version']];
+        }
+    }
+    return $changes;
+}
+
+/** Throws update_failed naming what failed, with the upgrader's own messages. */
+function pl_upgrade_failed(string $what, $result, Automatic_Upgrader_Skin $skin): void
+{
+    $message = is_wp_error($result) ? $result->get_error_message() : 'the upgrader could not write the files';
+    $said = array_slice(array_filter(array_map(static fn($m) => trim(strip_tags((string) $m)), $skin->get_upgrade_messages())), -5);
+    throw new Pl_Error('update_failed', "$what: $message" . ($said !== [] ? ' (upgrader: ' . implode('; ', $said) . ')' : ''));
+}
+
+/**
+ * Runs WordPress's upgraders on the tree at ABSPATH (a new release) with
+ * local packages or wordpress.org's. stdin: {scope, items, packages:
+ * {slug: path}, temp_dir}. The database is the live one: plugin and theme
+ * updates write only WordPress's update bookkeeping there; a core update
+ * leaves the database upgrade to after the switch (db-upgrade).
+ */
+function pl_cmd_update(array $in): array
+{
+    $scope = $in['scope'] ?? null;
+    $items = $in['items'] ?? [];
+    $packages = $in['packages'] ?? [];
+    if (!is_string($scope) || !is_array($items) || !array_is_list($items) || !is_array($packages)
+        || array_filter($items, 'is_string') !== $items || array_filter($packages, 'is_string') !== $packages) {
+        throw new Pl_Error('invalid_input', 'stdin must be {scope, items: [slugs], packages: {slug: path}}');
+    }
+    foreach ($packages as $slug => $path) {
+        if (!is_string($slug) || !is_file($path) || !is_readable($path)) {
+            throw new Pl_Error('invalid_input', "the package for $slug is not a readable file");
+        }
+    }
+    $temp = $in['temp_dir'] ?? null;
+    if (is_string($temp) && is_dir($temp) && !defined('WP_TEMP_DIR')) {
+        define('WP_TEMP_DIR', rtrim($temp, '/') . '/');
+    }
+    if (!defined('FS_METHOD')) {
+        define('FS_METHOD', 'direct');
+    }
+    pl_load_admin();
+    $before = pl_installed();
+    $plan = pl_update_plan($scope, $items, $packages, $before);
+    $offers = ['core' => null, 'plugins' => [], 'themes' => []];
+    if ($plan['wporg']) {
+        $problem = pl_ask_wordpress_org();
+        if ($problem !== null) {
+            throw new Pl_Error('update_unavailable', "no package URL was given, and $problem");
+        }
+        $offers = pl_wporg_offers();
+    }
+    $skipped = [];
+    if ($plan['all_available']) {
+        foreach ($before as $it) {
+            if ($it['type'] === 'plugin' && ($scope === 'plugins' || $scope === 'all') && isset($offers['plugins'][$it['file']])) {
+                $plan['plugins'][$it['file']] = null;
+            } elseif ($it['type'] === 'theme' && ($scope === 'themes' || $scope === 'all') && isset($offers['themes'][$it['slug']])) {
+                $plan['themes'][$it['slug']] = null;
+            }
+        }
+    }
+    $skin = new Automatic_Upgrader_Skin();
+
+    // Plugins: WordPress's bulk upgrade (no deactivation, unlike the single one), from a response list that names the packages.
+    $response = [];
+    foreach ($plan['plugins'] as $file => $package) {
+        if ($package !== null) {
+            $response[$file] = (object) ['slug' => pl_plugin_slug($file), 'plugin' => $file, 'new_version' => '', 'url' => '', 'package' => $package];
+        } elseif (isset($offers['plugins'][$file])) {
+            $response[$file] = $offers['plugins'][$file];
+        } else {
+            $skipped[] = 'plugin ' . pl_plugin_slug($file) . ' is up to date';
+        }
+    }
+    if ($response !== []) {
+        $transient = static fn() => (object) ['last_checked' => time(), 'response' => $response, 'translations' => [], 'no_update' => [], 'checked' => []];
+        add_filter('pre_site_transient_update_plugins', $transient);
+        $results = (new Plugin_Upgrader($skin))->bulk_upgrade(array_keys($response), ['clear_update_cache' => false]);
+        remove_filter('pre_site_transient_update_plugins', $transient);
+        foreach (array_keys($response) as $file) {
+            $result = is_array($results) ? ($results[$file] ?? false) : false;
+            if (!is_array($result) && $result !== true) {
+                pl_upgrade_failed('plugin ' . pl_plugin_slug($file), $result, $skin);
+            }
+        }
+    }
+
+    // Themes, the same way.
+    $response = [];
+    foreach ($plan['themes'] as $slug => $package) {
+        if ($package !== null) {
+            $response[$slug] = ['theme' => $slug, 'new_version' => '', 'url' => '', 'package' => $package, 'requires' => false, 'requires_php' => false];
+        } elseif (isset($offers['themes'][$slug])) {
+            $response[$slug] = $offers['themes'][$slug];
+        } else {
+            $skipped[] = "theme $slug is up to date";
+        }
+    }
+    if ($response !== []) {
+        $transient = static fn() => (object) ['last_checked' => time(), 'response' => $response, 'translations' => [], 'no_update' => [], 'checked' => []];
+        add_filter('pre_site_transient_update_themes', $transient);
+        $results = (new Theme_Upgrader($skin))->bulk_upgrade(array_map('strval', array_keys($response)), ['clear_update_cache' => false]);
+        remove_filter('pre_site_transient_update_themes', $transient);
+        foreach (array_keys($response) as $slug) {
+            $result = is_array($results) ? ($results[$slug] ?? false) : false;
+            if (!is_array($result) && $result !== true) {
+                pl_upgrade_failed("theme $slug", $result, $skin);
+            }
+        }
+    }
+
+    // WordPress itself: the Core_Upgrader copies the package over ABSPATH.
+    if ($plan['core']) {
+        $offer = $offers['core'];
+        if ($plan['core_package'] !== null) {
+            $pkg = $plan['core_package'];
+            $offer = (object) ['response' => 'upgrade', 'download' => $pkg, 'locale' => get_locale(), 'current' => '', 'version' => '',
+                'php_version' => '5.6.20', 'mysql_version' => '5.0', 'new_bundled' => '', 'partial_version' => false,
+                'packages' => (object) ['full' => $pkg, 'no_content' => false, 'new_bundled' => false, 'partial' => false, 'rollback' => false]];
+        }
+        if ($offer === null) {
+            $skipped[] = 'WordPress is up to date';
+        } else {
+            // The agent holds the environment's lock: a lock left by a killed run must not stop this one.
+            WP_Upgrader::release_lock('core_updater');
+            $result = (new Core_Upgrader($skin))->upgrade($offer, ['pre_check_md5' => false, 'attempt_rollback' => false, 'allow_relaxed_file_ownership' => true]);
+            if (is_wp_error($result) || $result === false || $result === null) {
+                pl_upgrade_failed('WordPress', $result, $skin);
+            }
+        }
+    }
+    return ['changed' => pl_changes($before, pl_installed()), 'skipped' => $skipped];
+}
+
+/**
+ * Runs WordPress's database upgrade (as wp-admin/upgrade.php does) when the
+ * code expects a newer database than the one it finds; an older code
+ * (a rollback) leaves the database alone.
+ */
+function pl_cmd_db_upgrade(): array
+{
+    global $wp_db_version;
+    require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+    if (!is_blog_installed()) {
+        throw new Pl_Error('not_found', 'WordPress is not installed');
+    }
+    $from = (int) get_option('db_version');
+    if ($from >= (int) $wp_db_version) {
+        return ['upgraded' => false, 'from' => $from, 'to' => $from];
+    }
+    wp_upgrade();
+    wp_cache_flush();
+    wp_cache_delete('alloptions', 'options');
+    return ['upgraded' => true, 'from' => $from, 'to' => (int) get_option('db_version')];
 }
 
 // ---------------------------------------------------------------------------

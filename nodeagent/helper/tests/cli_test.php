@@ -88,6 +88,29 @@ pl_test('cli: argument parsing', function () {
     pl_t_same(['path' => '/p', 'from' => '//a.test', 'to' => '//b=c', 'dry-run' => true], $cli['options']);
 });
 
+pl_test('cli: search-replace takes --database, and only a database name', function () {
+    $cli = pl_parse_args(['helper.php', 'search-replace-many', '--path=/p', '--database=plr_0123abcd']);
+    pl_t_same(['path' => '/p', 'database' => 'plr_0123abcd'], $cli['options']);
+    foreach (['', 'Upper', 'a`b', 'x; DROP', '1abc', str_repeat('a', 65)] as $name) {
+        try {
+            pl_use_database(['database' => $name]);
+            pl_t_true(false, 'accepted ' . pl_t_show($name));
+        } catch (Pl_Error $e) {
+            pl_t_same('usage', $e->errorCode, pl_t_show($name));
+        }
+    }
+    pl_use_database([]); // no option: nothing to do
+});
+
+pl_test('cli: cache-flush empties the object cache only, with WordPress loaded minimally', function () {
+    $dir = pl_t_stub_wordpress('function wp_cache_flush() { file_put_contents(__DIR__ . "/flushed", defined("WP_INSTALLING") ? "minimal" : "full"); return true; }'
+        . "\nfunction flush_rewrite_rules(\$hard = true) { file_put_contents(__DIR__ . '/rewrote', '1'); }\n");
+    [$code, $out] = pl_t_helper(['cache-flush', '--path=' . $dir, '--allow-root']);
+    pl_t_same([0, ['ok' => true, 'flushed' => ['object_cache']]], [$code, pl_t_json($out)], $out);
+    pl_t_same('minimal', file_get_contents($dir . '/flushed'));
+    pl_t_true(!file_exists($dir . '/rewrote'), 'rewrite rules (options) untouched');
+});
+
 pl_test('cli: refuses to run WordPress as root unless told to', function () {
     $dir = pl_t_stub_wordpress(PL_T_STUB_HEALTH);
     [$code, $out] = pl_t_helper(['health', '--path=' . $dir]);

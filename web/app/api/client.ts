@@ -12,6 +12,8 @@ export type Site = Schemas['Site']
 export type SiteDetail = Schemas['SiteDetail']
 export type Environment = Schemas['Environment']
 export type ErrorCode = Schemas['ErrorCode']
+export type Forgotten = Schemas['Forgotten']
+export type Leftovers = Schemas['Leftovers']
 
 /** Every failed call becomes an ApiError carrying the API's {code, message, details}. */
 export class ApiError extends Error {

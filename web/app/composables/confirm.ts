@@ -5,6 +5,8 @@ export interface ConfirmRequest {
   confirmLabel: string
   /** When set, the user types this to enable the button. */
   typed?: string
+  /** Points listed under the message. */
+  points?: string[]
   resolve: (ok: boolean) => void
 }
 

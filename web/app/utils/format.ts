@@ -10,6 +10,7 @@ const TONES: Record<string, Tone> = {
   queued: 'neutral', pending: 'warn', warn: 'warn', retrying: 'warn',
   failed: 'bad', failure: 'bad', unreachable: 'bad', error: 'bad',
   cancelled: 'muted', deleted: 'muted', decommissioned: 'muted',
+  completed: 'ok', expired: 'muted',
 }
 
 export function statusTone(status: string): Tone {
@@ -86,6 +87,14 @@ const ERROR_TEXT: Record<string, string> = {
   resource_busy: 'Another job is still running',
   internal: 'Internal error',
   not_implemented: 'Not available yet',
+  checksum_mismatch: 'A backup part does not match its checksum',
+  insufficient_space: 'Not enough disk space on the node',
+  offsite_auth_failed: 'The offsite storage refused the credentials',
+  offsite_unreachable: 'The offsite storage did not answer',
+  offsite_failed: 'The offsite storage failed',
+  unsafe_archive: 'The backup holds unsafe paths',
+  backup_in_use: 'A restore uses this backup',
+  backup_unavailable: 'No copy of the backup is reachable',
 }
 
 /** A job error code in words. */
@@ -100,6 +109,11 @@ const JOB_TEXT: Record<string, string> = {
   site_delete: 'Delete site',
   env_create: 'Create environment',
   env_delete: 'Delete environment',
+  backup_create: 'Take backup',
+  backup_upload: 'Upload backup offsite',
+  backup_delete: 'Delete backup',
+  backup_cleanup: 'Remove expired backups',
+  env_restore: 'Restore environment',
   noop: 'No-op',
 }
 

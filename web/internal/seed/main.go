@@ -1,8 +1,9 @@
 // Command seed fills a control plane's data directory with the fixture the
 // dashboard's browser tests and benchmark run against: an admin, nodes in
-// several states, sites with environments and finished jobs. It runs next to
-// a serving control plane (SQLite allows it), after its first node probe, so
-// the fixture's unreachable addresses keep the states written here.
+// several states, sites with environments and backups, and finished jobs.
+// It runs next to a serving control plane (SQLite allows it), after its
+// first node probe, so the fixture's unreachable addresses keep the states
+// written here.
 package main
 
 import (
@@ -35,6 +36,9 @@ type Fixture struct {
 	Site          string `json:"site"`
 	Staging       string `json:"staging"`
 	RetriedJob    string `json:"retried_job"`
+	Production    string `json:"production"`
+	Backup        string `json:"backup"`
+	FailedBackup  string `json:"failed_backup"`
 	FailedJob     string `json:"failed_job"`
 	AdminEmail    string `json:"admin_email"`
 	AdminPassword string `json:"admin_password"`
@@ -143,6 +147,17 @@ func run(ctx context.Context, dir string, n int) error {
 	if err != nil {
 		return err
 	}
+	// Backups first: the staging copy below stays the site's latest job.
+	prod, err := siteSvc.FindEnvironmentByID(ctx, site.ProductionEnvironmentID)
+	if err != nil {
+		return err
+	}
+	fx.Production = prod.ID
+	backups, err := seedBackups(ctx, db, jobs, exec, prod, now)
+	if err != nil {
+		return err
+	}
+	fx.Backup, fx.FailedBackup = backups.Full, backups.Failed
 	env, job, err := siteSvc.CreateEnvironment(ctx, fx.Site, pressluft.EnvironmentCreate{Name: "Staging", Slug: "staging", Type: "staging",
 		SourceEnvironmentID: site.ProductionEnvironmentID})
 	if err != nil {

@@ -212,6 +212,15 @@ describe('nodes', () => {
   })
 })
 
+describe('nodes that are gone', () => {
+  it('offers Forget… instead of Delete on an unreachable node', async () => {
+    await page.goto(`${cp.base}/nodes/${fx.broken_node}`)
+    await page.getByRole('heading', { name: /db-2/, level: 1 }).waitFor()
+    await page.getByRole('button', { name: 'Forget…' }).waitFor()
+    assert.equal(await page.getByRole('button', { name: 'Delete node' }).count(), 0)
+  })
+})
+
 describe('jobs', () => {
   it('shows the whole run time of a retried job and its result in words', async () => {
     await page.goto(`${cp.base}/jobs/${fx.retried_job}`)
@@ -228,8 +237,7 @@ describe('jobs', () => {
     const type = page.getByLabel('Type')
     assert.equal(await type.inputValue(), 'node_check')
     const options = await type.locator('option').evaluateAll((os) => os.map((o) => o.value))
-    for (const t of ['node_provision', 'node_check', 'site_create', 'env_create', 'env_delete', 'site_delete']) assert.ok(options.includes(t), t)
-    assert.ok(!options.includes('backup_create'), 'no type the server does not list')
+    for (const t of ['node_provision', 'node_check', 'site_create', 'env_create', 'env_delete', 'site_delete', 'backup_create', 'env_restore']) assert.ok(options.includes(t), t)
     await page.locator('tbody tr').first().waitFor()
     for (const t of await page.locator('tbody tr td:first-child').allTextContents()) assert.equal(t, 'Test node connection')
     await type.selectOption('site_create')
@@ -250,6 +258,189 @@ describe('jobs', () => {
   })
 })
 
+describe('forget', () => {
+  it('forgets a node that is gone after its name is typed, and shows what may remain', async () => {
+    await page.goto(`${cp.base}/nodes/${fx.broken_node}`)
+    await page.getByRole('heading', { name: /db-2/, level: 1 }).waitFor()
+    await page.getByRole('button', { name: 'Forget…' }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.getByText(/nothing can be removed there/).waitFor()
+    await dialog.getByText(/queued jobs are cancelled/).waitFor()
+    const confirm = dialog.getByRole('button', { name: 'Forget node' })
+    assert.equal(await confirm.isDisabled(), true, 'the button waits for the typed name')
+    await dialog.getByLabel(/Type/).fill('db-')
+    assert.equal(await confirm.isDisabled(), true)
+    await dialog.getByLabel(/Type/).fill('db-2')
+    await confirm.click()
+    const result = byTestId('forget-result')
+    await result.getByText(/Nothing on the node was touched/).waitFor()
+    await page.locator('h1 .badge', { hasText: 'decommissioned' }).waitFor()
+    await page.screenshot({ path: screenshotPath('node-forgotten', 1440, 900), fullPage: true })
+    const audit = await (await page.request.get(`${cp.base}/api/audit?action=node.forget`)).json()
+    assert.equal(audit.items[0].resource_id, fx.broken_node)
+    assert.equal(audit.items[0].result, 'success')
+    await result.getByRole('button', { name: 'Done' }).click()
+    await result.waitFor({ state: 'detached' })
+    g.check('forget')
+  })
+})
+
+describe('backups', () => {
+  const table = () => byTestId('backups-table')
+  const seeded = () => table().locator(`tr[data-backup="${fx.backup}"]`)
+
+  it('lists an environment’s backups with status, scope, trigger, location, size and downloads', async () => {
+    await page.goto(`${cp.base}/sites/${fx.site}`)
+    await page.locator('[data-env="production"]').getByRole('link', { name: 'Backups of Production' }).click()
+    await page.getByRole('heading', { name: /Production/, level: 1 }).waitFor()
+    assert.equal(await page.title(), 'Production · Acme Shop · Pressluft')
+    const row = seeded()
+    for (const text of ['completed', 'Database and files', 'Manual', 'Node', '48 MiB']) await row.getByRole('cell', { name: text }).first().waitFor()
+    assert.equal(await row.getByRole('link', { name: /^Database/ }).getAttribute('href'), `/api/backups/${fx.backup}/download?part=db.sql.zst`)
+    assert.equal(await row.getByRole('link', { name: /^Files/ }).getAttribute('href'), `/api/backups/${fx.backup}/download?part=files.tar.zst`)
+    assert.equal(await row.getByRole('link', { name: /^Manifest/ }).getAttribute('href'), `/api/backups/${fx.backup}/download?part=manifest.json`)
+    // The scheduled database backup's upload was refused: said in words, with what to do.
+    const problem = table().locator('[data-testid="offsite-problem"]')
+    await problem.getByText(/refused the credentials/).waitFor()
+    const text = await problem.textContent()
+    assert.match(text, /access key/)
+    assert.match(text, /copy on the node is kept/)
+    assert.doesNotMatch(text, /offsite_auth_failed/)
+    assert.equal(await table().getByRole('button', { name: /^Upload offsite/ }).count(), 0, 'no upload while no offsite target is set')
+    // A failed backup says why in words, links its job, and offers neither download nor restore.
+    const failed = table().locator(`tr[data-backup="${fx.failed_backup}"]`)
+    await failed.getByRole('cell', { name: 'failed' }).waitFor()
+    const why = table().locator('.problem-row', { hasText: 'The backup failed.' })
+    await why.getByText(/Not enough disk space on the node: The node has 1\.2 GiB free/).waitFor()
+    await why.getByRole('link', { name: 'View its job' }).waitFor()
+    assert.equal(await failed.getByRole('link').count(), 0)
+    assert.equal(await failed.getByRole('button', { name: /^Restore/ }).count(), 0)
+    await failed.getByRole('button', { name: /^Delete/ }).waitFor()
+  })
+
+  it('unfolds a backup’s manifest: versions, part checksums, rows per table, file count', async () => {
+    const toggle = seeded().getByRole('button', { name: /^Details/ })
+    await toggle.click()
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true')
+    const details = byTestId('backup-details')
+    await details.getByText(/WordPress 6\.1\.9 · PHP 8\.2\.29 · MariaDB 10\.11\.14/).waitFor()
+    await details.getByText(/^1.?274 files$/).waitFor()
+    await details.locator('tr', { hasText: 'wp_postmeta' }).getByText(/^1.?204$/).waitFor()
+    assert.equal(await details.locator('td.mono').filter({ hasText: /^[0-9a-f]{64}$/ }).count(), 3, 'the manifest and both parts with their sha256')
+    for (const [w, h] of [[1440, 900], [390, 844]]) {
+      await page.setViewportSize({ width: w, height: h })
+      await page.screenshot({ path: screenshotPath('environment-backup-details', w, h), fullPage: true })
+    }
+    await page.setViewportSize({ width: 1440, height: 900 })
+    await toggle.click()
+    await details.waitFor({ state: 'detached' })
+  })
+
+  it('starts a backup and follows its job', async () => {
+    const before = await table().locator('tbody tr').count()
+    await page.locator('form.backup-now').getByLabel('Scope').selectOption('db')
+    await page.getByRole('button', { name: 'Back up now' }).click()
+    const notice = page.getByRole('status').filter({ hasText: 'Backing up Production: database.' })
+    await notice.getByRole('link', { name: /View job/ }).waitFor()
+    await notice.locator('.badge').waitFor()
+    await table().locator('tbody tr').nth(before).waitFor()
+    const fresh = table().locator('tbody tr').first()
+    await fresh.getByRole('cell', { name: 'Database', exact: true }).waitFor()
+    assert.equal(await fresh.getByRole('button', { name: /^Delete/ }).count(), 0, 'a backup being taken cannot be deleted')
+  })
+
+  it('asks before deleting a backup', async () => {
+    await seeded().getByRole('button', { name: /^Delete/ }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.getByText(/copy on the node and its offsite copy are removed/).waitFor()
+    await dialog.getByRole('button', { name: 'Keep it' }).click()
+    await dialog.waitFor({ state: 'hidden' })
+    await seeded().waitFor()
+  })
+
+  it('restores only after the target environment’s name is typed', async () => {
+    await seeded().getByRole('button', { name: /^Restore/ }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.getByRole('heading', { name: 'Restore a backup' }).waitFor()
+    const target = dialog.getByLabel('Restore into')
+    assert.equal(await target.inputValue(), fx.production, 'this environment is the default target')
+    const steps = byTestId('restore-steps')
+    await steps.getByText('A full backup of Production is taken first.').waitFor()
+    await steps.getByText(/checked against its checksum/).waitFor()
+    await steps.getByText(/rolled back to the backup taken first/).waitFor()
+    const confirm = dialog.getByRole('button', { name: /^Restore into/ })
+    assert.equal(await confirm.isDisabled(), true, 'the button waits for the typed name')
+    await target.selectOption(fx.staging)
+    await steps.getByText('A full backup of Staging is taken first.').waitFor()
+    await steps.getByText(/URLs rewritten to Staging’s/).waitFor()
+    await dialog.getByLabel(/^Type/).fill('Production')
+    assert.equal(await confirm.isDisabled(), true, 'the source’s name does not confirm another target')
+    await dialog.getByLabel(/^Type/).fill('Staging')
+    assert.equal(await confirm.isDisabled(), false)
+    assert.equal(await confirm.textContent(), 'Restore into Staging')
+    await page.screenshot({ path: screenshotPath('restore-dialog', 1440, 900) })
+    await dialog.getByRole('button', { name: 'Cancel' }).click()
+    await dialog.waitFor({ state: 'hidden' })
+  })
+
+  it('validates and saves a schedule, and shows its next run', async () => {
+    const form = page.locator('form.schedule-form')
+    await page.getByText('No schedule: backups are taken only when started by hand.').waitFor()
+    const zone = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone)
+    assert.equal(await form.getByLabel('Time zone').inputValue(), zone, 'the browser’s time zone is the default')
+    await form.getByLabel('Frequency').selectOption('weekly')
+    await form.getByLabel('Weekday').selectOption('1')
+    await form.getByLabel('Hour', { exact: true }).fill('3')
+    await form.getByLabel('Minute', { exact: true }).fill('75')
+    await form.getByRole('button', { name: 'Save schedule' }).click()
+    const err = form.locator('[data-field="minute"] .field-error')
+    await err.waitFor()
+    assert.match(await err.textContent(), /^Minute must be 0 to 59/)
+    assert.equal(await form.getByLabel('Minute', { exact: true }).getAttribute('aria-invalid'), 'true')
+    await form.getByLabel('Minute', { exact: true }).fill('30')
+    await err.waitFor({ state: 'detached' })
+    await form.getByLabel('Time zone').fill('Mars/Olympus')
+    await form.getByRole('button', { name: 'Save schedule' }).click()
+    await form.locator('[data-field="timezone"] .field-error').getByText(/^Time zone /).waitFor()
+    await form.getByLabel('Time zone').fill('Europe/Berlin')
+    await form.getByRole('button', { name: 'Save schedule' }).click()
+    await form.getByText('Schedule saved.').waitFor()
+    const summary = byTestId('schedule-summary')
+    await summary.getByText('Weekly on Monday at 03:30 (Europe/Berlin)').waitFor()
+    await summary.getByText(/Keeps the last 7 scheduled backups/).waitFor()
+    const saved = await (await page.request.get(`${cp.base}/api/environments/${fx.production}/backup-schedule`)).json()
+    assert.equal(await summary.locator('time').first().getAttribute('datetime'), saved.next_run_at)
+    const next = new Date(saved.next_run_at)
+    assert.equal(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', weekday: 'long' }).format(next), 'Monday')
+    assert.equal(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(next), '03:30')
+  })
+
+  it('removes the schedule after confirming', async () => {
+    await page.getByRole('button', { name: 'Remove schedule' }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.getByText(/Backups already taken stay/).waitFor()
+    await dialog.getByRole('button', { name: 'Remove schedule' }).click()
+    await page.getByText('No schedule: backups are taken only when started by hand.').waitFor()
+    assert.equal((await page.request.get(`${cp.base}/api/environments/${fx.production}/backup-schedule`)).status(), 404)
+    g.check('backups')
+  })
+
+  it('has no serious accessibility violations with a backup unfolded and the restore dialog open', async () => {
+    const a11y = await browser.newContext({ bypassCSP: true, viewport: { width: 1440, height: 900 }, storageState: await ctx.storageState() })
+    const p = await a11y.newPage()
+    await p.goto(`${cp.base}/environments/${fx.production}`)
+    const row = p.locator(`tr[data-backup="${fx.backup}"]`)
+    await row.getByRole('button', { name: /^Details/ }).click()
+    await p.locator('[data-testid="backup-details"]').waitFor()
+    const found = (await axe(p)).map((v) => `details: ${v.id} (${v.impact}) ${v.nodes.join(', ')}`)
+    await row.getByRole('button', { name: /^Restore/ }).click()
+    await p.getByRole('dialog').getByLabel(/^Type/).waitFor()
+    for (const v of await axe(p)) found.push(`restore dialog: ${v.id} (${v.impact}) ${v.nodes.join(', ')}`)
+    await a11y.close()
+    assert.deepEqual(found, [])
+  })
+})
+
 describe('settings and tokens', () => {
   it('validates and saves the preview domain', async () => {
     await page.goto(`${cp.base}/settings`)
@@ -259,7 +450,7 @@ describe('settings and tokens', () => {
     await page.getByLabel(/Preview domain/).fill('preview.example.com')
     await page.getByRole('button', { name: 'Save settings' }).click()
     await page.getByText('Settings saved.').waitFor()
-    assert.equal(await page.getByText(/DNS-01|Offsite/i).count(), 0, 'settings that do not work yet are not offered')
+    assert.equal(await page.getByText(/DNS-01/i).count(), 0, 'settings that do not work yet are not offered')
   })
 
   it('creates a token, shows it once and revokes it', async () => {
@@ -276,6 +467,59 @@ describe('settings and tokens', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke token' }).click()
     await page.getByText('No API tokens.').waitFor()
     assert.equal((await fetch(`${cp.base}/api/me`, { headers: { Authorization: `Bearer ${token}` } })).status, 401)
+  })
+})
+
+describe('offsite backups', () => {
+  const section = () => page.locator('section', { has: page.getByRole('heading', { name: 'Offsite backups', level: 2 }) })
+
+  it('validates and saves the offsite storage, keeping the secret key write-only', async () => {
+    await page.goto(`${cp.base}/settings`)
+    const s = section()
+    await s.getByLabel('Endpoint').fill('https://s3.example.com/')
+    await s.getByLabel('Use TLS').uncheck()
+    await s.getByLabel('Bucket').fill('site-backups')
+    await s.getByLabel('Access key').fill('AKIAEXAMPLE')
+    await s.getByLabel('Secret key').fill('not-a-real-secret')
+    await s.getByRole('button', { name: 'Save offsite storage' }).click()
+    const err = s.locator('[data-field="endpoint"] .field-error')
+    await err.waitFor()
+    assert.match(await err.textContent(), /^Endpoint must be a host name/)
+    // Port 1 refuses at once: the connection test below fails fast.
+    await s.getByLabel('Endpoint').fill('127.0.0.1:1')
+    await err.waitFor({ state: 'detached' })
+    await s.getByRole('button', { name: 'Save offsite storage' }).click()
+    await s.getByText(/^Offsite storage saved/).waitFor()
+    assert.equal(await s.getByLabel('Secret key').inputValue(), '', 'the secret is not shown again')
+    await s.getByText(/A secret key is stored \(set\)/).waitFor()
+    let stored = await (await page.request.get(`${cp.base}/api/settings/offsite`)).json()
+    assert.deepEqual([stored.endpoint, stored.use_tls, stored.bucket, stored.secret_key_set, stored.secret_key], ['127.0.0.1:1', false, 'site-backups', true, undefined])
+    // Saved again with the field left empty, the stored secret stays.
+    await s.getByLabel('Local copies').fill('3')
+    await s.getByRole('button', { name: 'Save offsite storage' }).click()
+    await s.getByText(/^Offsite storage saved/).waitFor()
+    stored = await (await page.request.get(`${cp.base}/api/settings/offsite`)).json()
+    assert.equal(stored.keep_local, 3)
+    assert.equal(stored.secret_key_set, true)
+  })
+
+  it('says in words that the endpoint did not answer the connection test', async () => {
+    await section().getByRole('button', { name: 'Test connection' }).click()
+    const result = byTestId('offsite-test')
+    await result.getByText('The offsite storage did not answer.').waitFor({ timeout: 60000 })
+    const text = await result.textContent()
+    assert.match(text, /127\.0\.0\.1:1/)
+    assert.doesNotMatch(text, /offsite_unreachable/)
+    assert.equal(await result.getAttribute('role'), 'alert')
+    await page.screenshot({ path: screenshotPath('settings-offsite-test', 1440, 900), fullPage: true })
+  })
+
+  it('offers to upload a backup kept only on its node once a target is set', async () => {
+    await page.goto(`${cp.base}/environments/${fx.production}`)
+    const row = byTestId('backups-table').locator(`tr[data-backup="${fx.backup}"]`)
+    await row.getByRole('button', { name: /^Upload offsite/ }).click()
+    await page.getByRole('status').filter({ hasText: /^Uploading the backup of .* offsite\./ }).getByRole('link', { name: /View job/ }).waitFor()
+    g.check('offsite backups')
   })
 })
 
@@ -296,7 +540,7 @@ describe('audit log', () => {
 describe('every page', () => {
   const pages = () => [
     ['login', '/login'], ['sites', '/sites'], ['site', `/sites/${fx.site}`], ['nodes', '/nodes'], ['node', `/nodes/${fx.active_node}`],
-    ['jobs', '/jobs'], ['job', `/jobs/${fx.retried_job}`], ['job-failed', `/jobs/${fx.failed_job}`], ['audit', '/audit'],
+    ['environment', `/environments/${fx.production}`], ['jobs', '/jobs'], ['job', `/jobs/${fx.retried_job}`], ['job-failed', `/jobs/${fx.failed_job}`], ['audit', '/audit'],
     ['settings', '/settings'], ['not-found', '/sites/nope'],
   ]
 

@@ -26,7 +26,8 @@ describe('relativeTime', () => {
 describe('words instead of codes', () => {
   it('names job types, with a fallback for types added later', () => {
     expect(jobTypeLabel('node_check')).toBe('Test node connection')
-    expect(jobTypeLabel('backup_create')).toBe('Backup create')
+    expect(jobTypeLabel('backup_create')).toBe('Take backup')
+    expect(jobTypeLabel('site_migrate')).toBe('Site migrate')
   })
   it('names error codes, with a fallback', () => {
     expect(errorCodeText('node_unreachable')).toBe('The node could not be reached')

@@ -1,0 +1,294 @@
+package nodeagent
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pressluft/pressluft/agent/protocol"
+)
+
+// restoreStageDatabase imports the backup's dump into the temporary
+// database, checks that every table holds the rows the manifest counted
+// and, for a backup of another environment, rewrites its URLs there. The
+// live database is not touched.
+func (a *agent) restoreStageDatabase(ctx context.Context, r *restore, dir string, m *protocol.Manifest) (*protocol.SearchReplace, error) {
+	start := time.Now()
+	create := fmt.Sprintf("DROP DATABASE IF EXISTS %[1]s;\nCREATE DATABASE %[1]s CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;\n", ident(r.tmpDB))
+	if _, err := a.run(ctx, command{argv: mariadbArgv, stdin: strings.NewReader(create)}); err != nil {
+		return nil, err
+	}
+	in, err := openPart(filepath.Join(dir, protocol.PartDB))
+	if err != nil {
+		return nil, err
+	}
+	_, err = a.run(ctx, command{argv: []string{"mariadb", "--default-character-set=utf8mb4", "--", r.tmpDB}, stdin: in})
+	in.Close()
+	if err != nil {
+		return nil, err
+	}
+	part, _ := partOf(m, protocol.PartDB)
+	took := time.Since(start).Seconds()
+	a.event("import", fmt.Sprintf("imported the backup's database (%s) beside %s in %.1f s (%.0f MB/s)",
+		mb(part.Unpacked), r.env.DBName, took, float64(part.Unpacked)/1e6/max(took, 0.001)))
+	if err := a.checkRowCounts(ctx, r.tmpDB, m.Tables); err != nil {
+		return nil, err
+	}
+	return a.restoreRewrite(ctx, r, m)
+}
+
+// checkRowCounts compares the imported tables with the manifest's counts.
+func (a *agent) checkRowCounts(ctx context.Context, db string, want map[string]int64) error {
+	tables, _, err := a.baseTables(ctx, db)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for name := range want {
+		if !contains(tables, name) {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return errorf(protocol.ErrChecksumMismatch, "the backup's dump did not create the tables %s that its manifest lists", truncate(strings.Join(missing, ", "), 300))
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(want))
+	for name := range want {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var sql strings.Builder
+	for i, name := range names {
+		if i > 0 {
+			sql.WriteString("\nUNION ALL ")
+		}
+		fmt.Fprintf(&sql, "SELECT %d, COUNT(*) FROM %s.%s", i, ident(db), ident(name))
+	}
+	sql.WriteString(";\n")
+	out, err := a.run(ctx, command{argv: mariadbArgv, stdin: strings.NewReader(sql.String())})
+	if err != nil {
+		return err
+	}
+	var wrong []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		i, n, ok := parseCountLine(line)
+		if !ok || i >= len(names) {
+			return errorf(protocol.ErrCommandFailed, "mariadb answered %q to the row count", truncate(line, 80))
+		}
+		if n != want[names[i]] {
+			wrong = append(wrong, fmt.Sprintf("%s has %d rows instead of %d", names[i], n, want[names[i]]))
+		}
+	}
+	if len(wrong) > 0 {
+		return errorf(protocol.ErrChecksumMismatch, "the imported database differs from the backup's manifest: %s", truncate(strings.Join(wrong, "; "), 500))
+	}
+	return nil
+}
+
+func parseCountLine(line string) (int, int64, bool) {
+	a, b, ok := strings.Cut(strings.TrimSpace(line), "\t")
+	if !ok {
+		return 0, 0, false
+	}
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.ParseInt(b, 10, 64)
+	return i, n, err1 == nil && err2 == nil
+}
+
+// restoreRewrite rewrites the backup's URLs to the target's in the
+// temporary database, as env_copy does: every host the backup was reached
+// at to the target's host, then the other scheme of that host, then home
+// and siteurl (and blog_public off for staging and clones). A backup of
+// this same environment at this same URL is left row for row as it was.
+func (a *agent) restoreRewrite(ctx context.Context, r *restore, m *protocol.Manifest) (*protocol.SearchReplace, error) {
+	host := urlHost(r.env.URL)
+	if m.Environment == r.env.Name && urlHost(m.URL) == host {
+		a.event("search_replace", "the backup is of this environment at this URL: nothing to rewrite")
+		return nil, nil
+	}
+	var hosts []string
+	for _, u := range []string{m.SiteURL, m.URL} {
+		if h := urlHost(u); h != "" && h != host && !contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	if len(hosts) == 0 {
+		a.event("search_replace", "the backup's URLs are already "+cleanURL(r.env.URL))
+		return nil, nil
+	}
+	scheme, other := "https", "http"
+	if strings.HasPrefix(r.env.URL, "http://") {
+		scheme, other = "http", "https"
+	}
+	type pair struct {
+		From string `json:"from"`
+		To   string `json:"to"`
+	}
+	var pairs []pair
+	for _, h := range hosts {
+		pairs = append(pairs, pair{"//" + h, "//" + host})
+	}
+	pairs = append(pairs, pair{other + "://" + host, scheme + "://" + host})
+	var out struct {
+		Runs []struct {
+			From       string `json:"from"`
+			To         string `json:"to"`
+			TotalCells int    `json:"total_cells"`
+		} `json:"runs"`
+		TotalCells  int `json:"total_cells"`
+		Unparseable struct {
+			Count int `json:"count"`
+		} `json:"unparseable"`
+	}
+	// The helper runs as the environment's user: for the rewrite, that user
+	// may use the temporary database too.
+	grant := fmt.Sprintf("GRANT ALL PRIVILEGES ON %s.* TO %s@'localhost';\n", ident(r.tmpDB), sqlString(r.env.DBUser))
+	if _, err := a.run(ctx, command{argv: mariadbArgv, stdin: strings.NewReader(grant)}); err != nil {
+		return nil, err
+	}
+	err := a.runHelper(ctx, r.user, r.p.Root, "search-replace-many", []string{"--database=" + r.tmpDB}, map[string]any{"pairs": pairs}, &out)
+	if rerr := a.revokeTemp(ctx, r); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, run := range out.Runs {
+		a.event("search_replace", fmt.Sprintf("%s → %s: %d cells changed", run.From, run.To, run.TotalCells))
+	}
+	sr := &protocol.SearchReplace{Hosts: hosts, Cells: out.TotalCells, Unparseable: out.Unparseable.Count}
+	if sr.Unparseable > 0 {
+		a.warn("search_replace", fmt.Sprintf("%d values could not be parsed and may still point at %s", sr.Unparseable, strings.Join(hosts, ", ")))
+	}
+	sql, err := render("copy-options.sql.tmpl", map[string]any{"DBName": r.tmpDB, "URL": cleanURL(r.env.URL), "Noindex": r.env.Type != "production"})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.run(ctx, command{argv: mariadbArgv, stdin: bytes.NewReader(sql)}); err != nil {
+		return nil, err
+	}
+	return sr, nil
+}
+
+// revokeTemp takes back the user's rights on the temporary database.
+func (a *agent) revokeTemp(ctx context.Context, r *restore) error {
+	q := fmt.Sprintf("SELECT COUNT(*) FROM mysql.db WHERE Db = %s AND User = %s AND Host = 'localhost';\n", sqlString(r.tmpDB), sqlString(r.env.DBUser))
+	out, err := a.run(ctx, command{argv: mariadbArgv, stdin: strings.NewReader(q)})
+	if err != nil || strings.TrimSpace(string(out)) == "0" {
+		return err
+	}
+	revoke := fmt.Sprintf("REVOKE ALL PRIVILEGES ON %s.* FROM %s@'localhost';\n", ident(r.tmpDB), sqlString(r.env.DBUser))
+	_, err = a.run(ctx, command{argv: mariadbArgv, stdin: strings.NewReader(revoke)})
+	return err
+}
+
+// swapTables moves every table of db into old and every table of tmp into
+// db with one RENAME TABLE, which MariaDB carries out all or nothing.
+func (a *agent) swapTables(ctx context.Context, db, tmp, old string) error {
+	live, _, err := a.baseTables(ctx, db)
+	if err != nil {
+		return err
+	}
+	staged, _, err := a.baseTables(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	var renames []string
+	for _, t := range live {
+		renames = append(renames, ident(db)+"."+ident(t)+" TO "+ident(old)+"."+ident(t))
+	}
+	for _, t := range staged {
+		renames = append(renames, ident(tmp)+"."+ident(t)+" TO "+ident(db)+"."+ident(t))
+	}
+	sql := fmt.Sprintf("CREATE DATABASE IF NOT EXISTS %s CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;\n", ident(old))
+	if len(renames) > 0 {
+		sql += "RENAME TABLE " + strings.Join(renames, ", ") + ";\n"
+	}
+	start := time.Now()
+	if _, err := a.run(ctx, command{argv: mariadbArgv, stdin: strings.NewReader(sql)}); err != nil {
+		return err
+	}
+	a.event("switch", fmt.Sprintf("swapped the database in one RENAME TABLE: %d tables in, %d out, in %.2f s",
+		len(staged), len(live), time.Since(start).Seconds()))
+	return nil
+}
+
+// unswapTables undoes swapTables when it happened: the swap empties tmp,
+// so a tmp that still holds tables means there is nothing to undo.
+func (a *agent) unswapTables(ctx context.Context, db, tmp, old string) error {
+	staged, _, err := a.baseTables(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	if len(staged) > 0 {
+		return nil
+	}
+	saved, oldExists, err := a.baseTables(ctx, old)
+	if err != nil || !oldExists {
+		return err
+	}
+	live, _, err := a.baseTables(ctx, db)
+	if err != nil {
+		return err
+	}
+	var renames []string
+	for _, t := range live {
+		renames = append(renames, ident(db)+"."+ident(t)+" TO "+ident(tmp)+"."+ident(t))
+	}
+	for _, t := range saved {
+		renames = append(renames, ident(old)+"."+ident(t)+" TO "+ident(db)+"."+ident(t))
+	}
+	sql := fmt.Sprintf("CREATE DATABASE IF NOT EXISTS %s CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;\n", ident(tmp))
+	if len(renames) > 0 {
+		sql += "RENAME TABLE " + strings.Join(renames, ", ") + ";\n"
+	}
+	if _, err := a.run(ctx, command{argv: mariadbArgv, stdin: strings.NewReader(sql)}); err != nil {
+		return err
+	}
+	a.event("restore", fmt.Sprintf("the database's %d tables are back", len(saved)))
+	return nil
+}
+
+// dropRestoreDatabases removes the temporary and the old database of a
+// restore, and the user's rights on the temporary one.
+func (a *agent) dropRestoreDatabases(ctx context.Context, r *restore) error {
+	if err := a.revokeTemp(ctx, r); err != nil {
+		return err
+	}
+	sql := fmt.Sprintf("DROP DATABASE IF EXISTS %s;\nDROP DATABASE IF EXISTS %s;\n", ident(r.tmpDB), ident(r.oldDB))
+	_, err := a.run(ctx, command{argv: mariadbArgv, stdin: strings.NewReader(sql)})
+	return err
+}
+
+// baseTables lists db's base tables (views stay where they are) and
+// reports whether db exists.
+func (a *agent) baseTables(ctx context.Context, db string) ([]string, bool, error) {
+	q := fmt.Sprintf("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %[1]s;\n"+
+		"SELECT HEX(table_name) FROM information_schema.TABLES WHERE table_schema = %[1]s AND table_type = 'BASE TABLE' ORDER BY table_name;\n", sqlString(db))
+	out, err := a.run(ctx, command{argv: mariadbArgv, stdin: strings.NewReader(q)})
+	if err != nil {
+		return nil, false, err
+	}
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	var tables []string
+	for _, l := range lines[1:] {
+		name, err := decodeHexName(l)
+		if err != nil {
+			return nil, false, err
+		}
+		tables = append(tables, name)
+	}
+	return tables, strings.TrimSpace(lines[0]) == "1", nil
+}
+
+// ident quotes a MariaDB identifier.
+func ident(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }

@@ -1,1 +1,0 @@
-import{K as u,f as r,g as c,a2 as i}from"./xmpn74hw.js";const f=globalThis.setInterval;function n(){return i("changes",()=>0)}function l(){n().value++}function g(e,s,t=!0){const o=n();let a;u(()=>{a=f(()=>{document.hidden||e()},s)}),r(()=>clearInterval(a)),t&&c(o,()=>{e()})}export{n as a,l as b,f as s,g as u};

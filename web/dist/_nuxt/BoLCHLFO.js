@@ -1,1 +1,0 @@
-import{g as e}from"./BZslXhT7.js";import{e as n,c as o,t as c,n as r,i as l,o as m,p as u}from"./xmpn74hw.js";const p=n({__name:"StatusBadge",props:{status:{},label:{},tone:{}},setup(t){const s=t,a=u(()=>`badge badge-${s.tone??e(s.status)}`);return(i,_)=>(m(),o("span",{class:r(l(a))},c(t.label??t.status),3))}}),b=Object.assign(p,{__name:"StatusBadge"});export{b as _};

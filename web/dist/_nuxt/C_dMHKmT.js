@@ -1,1 +1,0 @@
-import{a1 as s}from"./xmpn74hw.js";const t=s("/favicon.svg");export{t as _};

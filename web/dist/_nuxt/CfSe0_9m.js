@@ -1,0 +1,1 @@
+import{a1 as s}from"./DmKwZWp0.js";const t=s("/favicon.svg");export{t as _};

@@ -1,1 +1,0 @@
-import{_ as t}from"./D5zhh1vz.js";import{u as e}from"./Dsm5OMgv.js";import{e as a,j as n,o as s}from"./xmpn74hw.js";import"./C25kWf5T.js";const f=a({__name:"[...path]",setup(r){return e({title:"Page not found · Pressluft"}),(_,c)=>{const o=t;return s(),n(o,{what:"Page",back:"/sites","back-label":"Go to sites"})}}});export{f as default};

@@ -56,7 +56,7 @@ func checkPrerequisites() error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("the suite must run as root (it creates network namespaces and containers)")
 	}
-	for _, bin := range []string{"ansible-playbook", "debootstrap", "systemd-nspawn", "ip", "ssh", "go"} {
+	for _, bin := range []string{"ansible-playbook", "debootstrap", "systemd-nspawn", "ip", "ssh", "go", "git"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			return fmt.Errorf("%s not found in PATH", bin)
 		}

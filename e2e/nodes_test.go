@@ -191,6 +191,7 @@ func TestNodesAndSites(t *testing.T) {
 	t.Run("sites and environments", func(t *testing.T) { testSites(t, s, web, nodeID) })
 	t.Run("the node agent", func(t *testing.T) { testAgent(t, s, web, nodeID) })
 	t.Run("backups and restore", func(t *testing.T) { testBackups(t, s, web, nodeID) })
+	t.Run("releases, deploys and updates", func(t *testing.T) { testReleases(t, s, web, nodeID) })
 
 	t.Run("a stopped sshd makes the node unreachable, and jobs fail fast", func(t *testing.T) {
 		inNode(t, web, "systemctl", "stop", "ssh.service")

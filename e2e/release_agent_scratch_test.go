@@ -92,6 +92,39 @@ func rlMarker(name, value string) []byte {
 	return []byte(fmt.Sprintf("<?php\nadd_action('wp_head', function () { echo '<meta name=\"%s\" content=\"%s\">'; });\n", name, value))
 }
 
+func rlTheme(version string) []byte {
+	return []byte("/*\nTheme Name: RL Theme\nVersion: " + version + "\n*/\n")
+}
+
+// rlCoreZip is the node's WordPress as a wordpress.org package of version
+// 6.1.99 whose database version is one ahead.
+func rlCoreZip(t *testing.T, web *testnode.Node) []byte {
+	t.Helper()
+	root := filepath.Join(web.Root, "usr/share/wordpress")
+	files := rlFiles{}
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if rel == "wp-content" || rel == "wp-config.php" {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() {
+			data, _ := os.ReadFile(path)
+			if rel == "wp-includes/version.php" {
+				data = []byte(strings.Replace(strings.Replace(string(data), "'6.1.9'", "'6.1.99'", 1), "53496", "53497", 1))
+			}
+			files["wordpress/"+filepath.ToSlash(rel)] = data
+		}
+		return nil
+	})
+	return rlZip(t, files)
+}
+
 func rlHello(version string) []byte {
 	return []byte(fmt.Sprintf("<?php\n/*\n * Plugin Name: RL Hello\n * Version: %s\n */\nadd_action('wp_head', function () { echo '<meta name=\"rl-hello\" content=\"%s\">'; });\n", version, version))
 }
@@ -209,7 +242,8 @@ func TestReleaseAgentScratch(t *testing.T) {
 	page(t)
 
 	// A 20 MB wp-content: the current one, a marker, a plugin, 20 MB of incompressible assets.
-	assets := rlFiles{"wp-content/mu-plugins/rl-marker.php": rlMarker("rl-release", "archive-1"), "wp-content/plugins/rl-hello/rl-hello.php": rlHello("1.0")}
+	assets := rlFiles{"wp-content/mu-plugins/rl-marker.php": rlMarker("rl-release", "archive-1"), "wp-content/plugins/rl-hello/rl-hello.php": rlHello("1.0"),
+		"wp-content/themes/rl-theme/style.css": rlTheme("1.0"), "wp-content/themes/rl-theme/index.php": []byte("<?php echo 'rl-theme';")}
 	for i := range 200 {
 		b := make([]byte, 100<<10)
 		rand.Read(b)
@@ -221,25 +255,61 @@ func TestReleaseAgentScratch(t *testing.T) {
 		"traversal.tar.gz": rlTarGz(t, rlFiles{"wp-content/index.php": []byte("<?php"), "wp-content/../../../../etc/cron.d/evil": []byte("x")}),
 		"flat.zip":         rlZip(t, rlFiles{"plugins/a/a.php": []byte("<?php"), "themes/t/style.css": []byte("x")}),
 		"rl-hello-1.1.zip": rlZip(t, rlFiles{"rl-hello/rl-hello.php": rlHello("1.1")}),
+		"rl-theme-2.0.zip": rlZip(t, rlFiles{"rl-theme/style.css": rlTheme("2.0"), "rl-theme/index.php": []byte("<?php echo 'rl-theme 2';")}),
+		"wordpress.zip":    rlCoreZip(t, web),
 	}
 	base := rlServe(t, web.HostIP, bad)
 	t.Logf("archive: %.1f MB", float64(len(archive))/1e6)
 
 	t.Run("archive: build, switch, serve; figures beside the raw work", func(t *testing.T) {
+		// Raw first, three rounds: download, extract, copy the core, switch current, reload PHP-FPM; then the first page.
+		raw := `set -e; cd /srv/pressluft/rl-production; prev=$(readlink current); rm -rf /root/raw releases/raw-$1; mkdir -p /root/raw/new
+s=$(date +%s%N)
+curl -sf -o /root/raw/site.tar.gz ` + base + `/site.tar.gz
+rsync -a --exclude=/wp-content --exclude=/wp-config.php current/ /root/raw/new/
+tar -xzf /root/raw/site.tar.gz -C /root/raw/new
+ln -s ../../../shared/uploads /root/raw/new/wp-content/uploads; cp -a current/wp-config.php /root/raw/new/
+chown -R rl-production: /root/raw/new; mv /root/raw/new releases/raw-$1; ln -sfn releases/raw-$1 current.raw; mv -T current.raw current
+service php8.2-fpm reload >/dev/null; e=$(date +%s%N); echo $(( (e-s)/1000000 ))`
+		var raws, rawPages []time.Duration
+		for i := range 3 {
+			out := inNode(t, web, "sh", "-c", raw, "raw", fmt.Sprint(i))
+			ms, _ := time.ParseDuration(strings.TrimSpace(out) + "ms")
+			ps := time.Now()
+			page(t)
+			raws, rawPages = append(raws, ms), append(rawPages, ms+time.Since(ps))
+		}
+		switchTo(t, "r1")
+		inNode(t, web, "sh", "-c", "rm -rf /srv/pressluft/rl-production/releases/raw-* /root/raw")
+
 		src := pressluft.DeploySource{Type: pressluft.ReleaseArchive, ArchiveURL: base + "/site.tar.gz", AllowPrivate: true}
-		start := time.Now()
-		f, err := client.BuildRelease(ctx, n, spec("r2"), src, p)
-		if err != nil {
-			t.Fatalf("build: %v", err)
+		var builds, totals []time.Duration
+		var f *pressluft.ReleaseFacts
+		for i := range 3 {
+			id := fmt.Sprintf("r2-%d", i)
+			if i == 2 {
+				id = "r2"
+			}
+			start := time.Now()
+			var err error
+			f, err = client.BuildRelease(ctx, n, spec(id), src, p)
+			if err != nil {
+				t.Fatalf("build: %v", err)
+			}
+			built := time.Since(start)
+			switchTo(t, id)
+			body := page(t)
+			builds, totals = append(builds, built), append(totals, time.Since(start))
+			if !strings.Contains(body, `content="archive-1"`) {
+				t.Fatalf("the deployed marker is not served: %.500s", body)
+			}
+			if i < 2 {
+				switchTo(t, "r1")
+			}
 		}
-		built := time.Since(start)
-		switchTo(t, "r2")
-		body := page(t)
-		total := time.Since(start)
-		if !strings.Contains(body, `content="archive-1"`) {
-			t.Fatalf("the deployed marker is not served: %.500s", body)
-		}
-		t.Logf("FIGURE archive deploy: build %s, build+switch+page %s; release %d bytes at %s", built.Round(time.Millisecond), total.Round(time.Millisecond), f.SizeBytes, f.Path)
+		t.Logf("FIGURE archive deploy (%.1f MB): agent build %v, build+switch+first page %v (median %v); raw download+extract+copy+switch %v, with first page %v (median %v)",
+			float64(len(archive))/1e6, roundAll(builds), roundAll(totals), median(totals), roundAll(raws), roundAll(rawPages), median(rawPages))
+		client.PruneReleases(ctx, n, env.Name, []string{"r1", "r2"})
 		if again, err := client.BuildRelease(ctx, n, spec("r2"), src, p); err != nil || again.SizeBytes != f.SizeBytes {
 			t.Fatalf("a re-run of a built release: %+v %v", again, err)
 		}
@@ -250,15 +320,6 @@ func TestReleaseAgentScratch(t *testing.T) {
 		if out := inNode(t, web, "readlink", "/srv/pressluft/rl-production/current/wp-content/uploads"); strings.TrimSpace(out) != "../../../shared/uploads" {
 			t.Fatalf("uploads link: %q", out)
 		}
-		// Raw: download, extract, copy the core, switch, reload.
-		raw := `set -e; cd /srv/pressluft/rl-production; s=$(date +%s%N); rm -rf /root/raw; mkdir -p /root/raw/new
-curl -sf -o /root/raw/site.tar.gz ` + base + `/site.tar.gz
-rsync -a --exclude=/wp-content --exclude=/wp-config.php current/ /root/raw/new/
-tar -xzf /root/raw/site.tar.gz -C /root/raw/new
-rm -rf releases/raw; mv /root/raw/new releases/raw; ln -sfn releases/raw current.raw; mv -T current.raw current.rawtest
-service php8.2-fpm reload >/dev/null; e=$(date +%s%N); echo $(( (e-s)/1000000 )); rm -f current.rawtest; rm -rf releases/raw /root/raw`
-		out := inNode(t, web, "sh", "-c", raw)
-		t.Logf("FIGURE raw extract+copy+switch: %s ms", strings.TrimSpace(out))
 	})
 
 	t.Run("refusals leave the site as it is", func(t *testing.T) {
@@ -297,7 +358,8 @@ service php8.2-fpm reload >/dev/null; e=$(date +%s%N); echo $(( (e-s)/1000000 ))
 		os.MkdirAll(repo, 0o755)
 		rlGit(t, repo, "init", "--quiet", "--initial-branch=main")
 		files := rlWPContent(t, web, env.Name, rlFiles{"wp-content/mu-plugins/rl-marker.php": rlMarker("rl-release", "git-1"),
-			"wp-content/plugins/rl-hello/rl-hello.php": rlHello("1.0"), "README.md": []byte("# site")})
+			"wp-content/plugins/rl-hello/rl-hello.php": rlHello("1.0"), "README.md": []byte("# site"),
+			"wp-content/themes/rl-theme/style.css": rlTheme("1.0"), "wp-content/themes/rl-theme/index.php": []byte("<?php echo 'rl-theme';")})
 		for name, data := range files {
 			os.MkdirAll(filepath.Dir(filepath.Join(repo, name)), 0o755)
 			os.WriteFile(filepath.Join(repo, name), data, 0o644)
@@ -381,24 +443,129 @@ service php8.2-fpm reload >/dev/null; e=$(date +%s%N); echo $(( (e-s)/1000000 ))
 			t.Fatalf("wordpress.org on an offline node: %v", err)
 		}
 		t.Logf("update_unavailable after %s: %s", time.Since(ustart).Round(time.Millisecond), pressluft.ErrorMessage(err))
+
+		f, err = client.UpdateRelease(ctx, n, spec("r5"), pressluft.UpdateSpec{Scope: pressluft.UpdateThemes,
+			PackageURLs: map[string]string{"rl-theme": base + "/rl-theme-2.0.zip"}, AllowPrivate: true}, p)
+		if err != nil || strings.Join(f.Changed, ";") != "theme rl-theme 1.0 → 2.0" {
+			t.Fatalf("theme update: %+v %v", f, err)
+		}
+		switchTo(t, "r5")
+		if out := inNode(t, web, "grep", "Version", "/srv/pressluft/rl-production/current/wp-content/themes/rl-theme/style.css"); !strings.Contains(out, "2.0") {
+			t.Fatalf("theme: %s", out)
+		}
+		start = time.Now()
+		f, err = client.UpdateRelease(ctx, n, spec("r6"), pressluft.UpdateSpec{Scope: pressluft.UpdateCore,
+			PackageURLs: map[string]string{"core": base + "/wordpress.zip"}, AllowPrivate: true}, p)
+		if err != nil || strings.Join(f.Changed, ";") != "core core 6.1.9 → 6.1.99" {
+			t.Fatalf("core update: %+v %v", f, err)
+		}
+		if h := switchTo(t, "r6"); h.WPVersion != "6.1.99" {
+			t.Fatalf("after the core update: %+v", h)
+		}
+		if out := helper(t, web, env.Name, "option-get", "", "--name=db_version"); fmt.Sprint(out["value"]) != "53497" {
+			t.Fatalf("db_version after the switch: %v", out)
+		}
+		page(t)
+		t.Logf("FIGURE core update from a local zip, build+switch+page: %s", time.Since(start).Round(time.Millisecond))
+		if out := inNode(t, web, "ls", "-A", "/srv/pressluft/rl-production/current/"); strings.Contains(out, ".maintenance") {
+			t.Fatalf("maintenance flag left: %s", out)
+		}
+	})
+
+	t.Run("an uploaded archive; a build killed half way is rebuilt", func(t *testing.T) {
+		upload := filepath.Join(web.Root, "srv/pressluft/rl-production/tmp/upload-1.tar.gz")
+		if err := os.WriteFile(upload, archive, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		v, err := client.Version(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := fmt.Sprintf(`{"op":"release_build","version":%q,"env":{"name":"rl-production","release_id":"r7"},"deploy":{"type":"archive","archive_path":"tmp/upload-1.tar.gz"}}`, v.Version)
+		os.WriteFile(filepath.Join(web.Root, "root/req.json"), []byte(req+"\n"), 0o600)
+		out, _ := web.Exec(ctx, "sh", "-c", "timeout -s KILL 0.3 sh -c 'exec /usr/local/lib/pressluft/agent/*/pressluft-agent < /root/req.json'; ls -A /srv/pressluft/rl-production/releases /srv/pressluft/rl-production/tmp")
+		t.Logf("after kill -9: %s", out)
+		if !strings.Contains(out, ".r7.") && !strings.Contains(out, ".pl-release-r7") {
+			t.Fatalf("the kill came too late or too early: %s", out)
+		}
+		f, err := client.BuildRelease(ctx, n, spec("r7"), pressluft.DeploySource{Type: "archive", ArchivePath: "tmp/upload-1.tar.gz"}, p)
+		if err != nil {
+			t.Fatalf("build after the kill: %v", err)
+		}
+		switchTo(t, "r7")
+		if body := page(t); !strings.Contains(body, `content="archive-1"`) {
+			t.Fatal("the uploaded archive is not served")
+		}
+		left := inNode(t, web, "ls", "-A", "/srv/pressluft/rl-production/releases", "/srv/pressluft/rl-production/tmp")
+		if strings.Contains(left, "partial") || strings.Contains(left, ".r7.wp-content") || strings.Contains(left, ".pl-release") || strings.Contains(left, "upload-1") {
+			t.Fatalf("left over: %s", left)
+		}
+		t.Logf("r7: %d bytes", f.SizeBytes)
+	})
+
+	t.Run("git over ssh with a deploy key", func(t *testing.T) {
+		deployKey, _ := ssh.NewKeyPair()
+		deployPub, _ := ssh.PublicKeyLine(deployKey)
+		inNode(t, web, "sh", "-c", "id gitsrv >/dev/null 2>&1 || useradd -m -s /usr/bin/git-shell gitsrv; install -d -m 700 -o gitsrv -g gitsrv /home/gitsrv/.ssh")
+		os.WriteFile(filepath.Join(web.Root, "home/gitsrv/.ssh/authorized_keys"), []byte(deployPub+"\n"), 0o600)
+		repo := filepath.Join(t.TempDir(), "site")
+		os.MkdirAll(repo, 0o755)
+		rlGit(t, repo, "init", "--quiet", "--initial-branch=main")
+		for name, data := range rlWPContent(t, web, env.Name, rlFiles{"wp-content/mu-plugins/rl-marker.php": rlMarker("rl-release", "ssh-1")}) {
+			os.MkdirAll(filepath.Dir(filepath.Join(repo, name)), 0o755)
+			os.WriteFile(filepath.Join(repo, name), data, 0o644)
+		}
+		rlGit(t, repo, "add", "-A")
+		rlGit(t, repo, "commit", "--quiet", "-m", "site")
+		rlGit(t, repo, "tag", "v2")
+		bare := filepath.Join(web.Root, "home/gitsrv/site.git")
+		if out, err := exec.Command("git", "clone", "--quiet", "--bare", repo, bare).CombinedOutput(); err != nil {
+			t.Fatalf("clone: %v %s", err, out)
+		}
+		inNode(t, web, "chown", "-R", "gitsrv:gitsrv", "/home/gitsrv")
+		src := pressluft.DeploySource{Type: "git", Repository: "gitsrv@" + web.IP + ":site.git", Ref: "v2", DeployKey: string(deployKey), AllowPrivate: true}
+		if _, err := client.BuildRelease(ctx, n, spec("r8"), src, p); err != nil {
+			t.Fatalf("ssh build: %v", err)
+		}
+		switchTo(t, "r8")
+		if body := page(t); !strings.Contains(body, `content="ssh-1"`) {
+			t.Fatal("the ssh deploy is not served")
+		}
+		if out := inNode(t, web, "cat", "/srv/pressluft/rl-production/.ssh/known_hosts"); !strings.Contains(out, web.IP) && !strings.Contains(out, "|1|") {
+			t.Fatalf("known_hosts: %s", out)
+		}
+		other, _ := ssh.NewKeyPair()
+		src.DeployKey = string(other)
+		if _, err := client.BuildRelease(ctx, n, spec("bad-ssh"), src, p); pressluft.ErrorCode(err) != pressluft.EGitAuthFailed {
+			t.Fatalf("a key the repository does not know: %v", err)
+		} else {
+			t.Logf("wrong key: %s", pressluft.ErrorMessage(err))
+		}
+		src.DeployKey = ""
+		if _, err := client.BuildRelease(ctx, n, spec("bad-ssh"), src, p); pressluft.ErrorCode(err) != pressluft.EGitAuthFailed {
+			t.Fatalf("no key: %v", err)
+		}
+		if out := inNode(t, web, "sh", "-c", "find /srv/pressluft/rl-production -name deploy-key; grep -rl 'OPENSSH PRIVATE' /srv/pressluft/rl-production /tmp 2>/dev/null; true"); strings.TrimSpace(out) != "" {
+			t.Fatalf("the deploy key is left on disk: %s", out)
+		}
 	})
 
 	t.Run("switch again is a no-op; prune keeps exactly N", func(t *testing.T) {
-		switchTo(t, "r4")
+		switchTo(t, "r8")
 		if _, err := client.SwitchRelease(ctx, n, env, "nope", p); pressluft.ErrorCode(err) != pressluft.ENotFound {
 			t.Fatalf("switch to a missing release: %v", err)
 		}
-		removed, err := client.PruneReleases(ctx, n, env.Name, []string{"r4", "r3"})
+		removed, err := client.PruneReleases(ctx, n, env.Name, []string{"r7", "r6", "r5"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("pruned %v", removed)
 		out := strings.Fields(inNode(t, web, "ls", "/srv/pressluft/rl-production/releases"))
-		if strings.Join(out, " ") != "r3 r4" {
+		if strings.Join(out, " ") != "r5 r6 r7 r8" {
 			t.Fatalf("releases left: %v", out)
 		}
-		switchTo(t, "r3")
+		switchTo(t, "r7")
 		page(t)
-		switchTo(t, "r4")
+		switchTo(t, "r8")
 	})
 }

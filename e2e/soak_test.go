@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,7 +168,9 @@ var soakKinds = map[string]func(sk *soak, st *soakState) (string, error){
 			"archive_url": sk.content + "/wp-content.tar.gz"})
 	},
 	pressluft.JobEnvUpdate: func(sk *soak, st *soakState) (string, error) {
-		env := st.pickEnv(sk.rng, func(env map[string]any) bool { return env["status"] == "active" })
+		env := st.pickEnv(sk.rng, func(env map[string]any) bool { // where a deploy put the plugin
+			return env["status"] == "active" && oneOf(st.current(env)["source"], pressluft.ReleaseArchive, pressluft.ReleaseUpdate)
+		})
 		if env == nil {
 			return "", nil
 		}
@@ -330,24 +333,38 @@ func TestCrashSoak(t *testing.T) {
 		started: map[string]int{}, doneJobs: map[string]soakJob{}, activeEnvs: map[string]string{}, activeSites: map[string]bool{}}
 
 	stop, stopped := make(chan struct{}), make(chan struct{})
+	sk.warming.Store(true)
 	go sk.drive(stop, stopped)
 	var once sync.Once
 	halt := func() { once.Do(func() { close(stop); <-stopped }) }
 	t.Cleanup(halt)
 
-	// Sites to work on before the first kill, so that every kind has
-	// something to act on from the start.
+	// What every kind needs to act on, before the first kill: sites, a
+	// staging copy, a backup, a deployed release (for updates and
+	// rollbacks).
 	warm := time.Now()
-	waitFor(t, "three active sites, one with a staging copy, before the first kill", 10*time.Minute, func() bool {
+	waitFor(t, "sites, a copy, a backup and a deploy before the first kill", 10*time.Minute, func() bool {
 		st, err := sk.state()
-		return err == nil && st.activeSites() >= 3 && st.activeCopies() >= 1
+		return err == nil && st.warm()
 	})
-	t.Logf("warm-up: three active sites, one with a staging copy, after %s", time.Since(warm).Round(time.Second))
+	t.Logf("warm-up: sites, a copy, a backup and a deploy after %s", time.Since(warm).Round(time.Second))
+	sk.mu.Lock()
+	clear(sk.started)
+	sk.mu.Unlock()
+	sk.warming.Store(false)
 
+	// Each kill comes at a random moment once the driver has started its
+	// share of jobs since the last start, so that even a short soak kills
+	// amid every kind.
 	kill := rand.New(rand.NewPCG(seed, 2))
+	share := (len(pressluft.JobKinds()) + kills - 1) / kills
 	hits := 0
 	soakStart, started := time.Now(), time.Now()
 	for i := 1; i <= kills; i++ {
+		from := sk.starts()
+		for wait := time.Now(); sk.starts()-from < share && time.Since(wait) < time.Minute; {
+			time.Sleep(100 * time.Millisecond)
+		}
 		time.Sleep(500*time.Millisecond + time.Duration(kill.Int64N(int64(7500*time.Millisecond))))
 		running := sk.record(started)
 		pid := s.cp.cmd.Process.Pid
@@ -364,6 +381,17 @@ func TestCrashSoak(t *testing.T) {
 	}
 	halt()
 	t.Logf("%d kills in %s; %d hit running jobs", kills, time.Since(soakStart).Round(time.Second), hits)
+	sk.mu.Lock()
+	var unstarted []string
+	for _, k := range pressluft.JobKinds() {
+		if sk.started[k.Type] == 0 {
+			unstarted = append(unstarted, k.Type)
+		}
+	}
+	sk.mu.Unlock()
+	if len(unstarted) > 0 {
+		t.Logf("kinds the driver did not start between the first and the last kill: %s", strings.Join(unstarted, " "))
+	}
 	a := s.cp.login(t)
 
 	// Leases expire and rescued jobs wait for their retry (up to a minute
@@ -399,12 +427,15 @@ func TestCrashSoak(t *testing.T) {
 	leftovers := sk.leftovers(a)
 
 	// Every kind ran, and how each fared.
-	type tally struct{ jobs, succeeded, failed, cancelled, rescued int }
+	type tally struct {
+		jobs, succeeded, failed, cancelled, rescued int
+		codes                                       map[string]int // of failed jobs
+	}
 	tallies := map[string]*tally{}
 	for _, j := range all {
 		k := str(j["type"])
 		if tallies[k] == nil {
-			tallies[k] = &tally{}
+			tallies[k] = &tally{codes: map[string]int{}}
 		}
 		tl := tallies[k]
 		tl.jobs++
@@ -413,6 +444,7 @@ func TestCrashSoak(t *testing.T) {
 			tl.succeeded++
 		case "failed":
 			tl.failed++
+			tl.codes[str(j["error_code"])]++
 		case "cancelled":
 			tl.cancelled++
 		}
@@ -427,8 +459,23 @@ func TestCrashSoak(t *testing.T) {
 			t.Errorf("no %s job ran during the soak (its entry in soakKinds never found anything to act on)", k.Type)
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("%-16s %3d jobs: %3d succeeded, %3d failed, %3d cancelled, %3d interrupted and retried or failed",
-			k.Type, tl.jobs, tl.succeeded, tl.failed, tl.cancelled, tl.rescued))
+		line := fmt.Sprintf("%-16s %3d jobs: %3d succeeded, %3d failed, %3d cancelled, %3d interrupted and retried or failed",
+			k.Type, tl.jobs, tl.succeeded, tl.failed, tl.cancelled, tl.rescued)
+		if len(tl.codes) > 0 {
+			line += fmt.Sprintf(" (failed: %v)", tl.codes)
+		}
+		lines = append(lines, line)
+		// A kind that never succeeds is not soaked: its starter asks for
+		// the wrong thing, or the kind does not work at all.
+		if tl.succeeded == 0 {
+			var why []string
+			for _, j := range all {
+				if j["type"] == k.Type && j["status"] == "failed" && len(why) < 3 {
+					why = append(why, fmt.Sprintf("%v: %v", j["error_code"], j["error_message"]))
+				}
+			}
+			t.Errorf("no %s job succeeded during the soak:\n  %s", k.Type, strings.Join(why, "\n  "))
+		}
 	}
 	sk.mu.Lock()
 	t.Logf("jobs by kind (requests refused as busy: %d, cut by a kill: %d):\n  %s", sk.refused, sk.cut, strings.Join(lines, "\n  "))
@@ -462,6 +509,8 @@ type soak struct {
 	// and updates download (a web server in this process).
 	offsite map[string]any
 	content string
+
+	warming atomic.Bool // before the first kill: creations only
 
 	mu       sync.Mutex
 	names    int             // sites and environments created
@@ -633,6 +682,16 @@ func (st *soakState) pickEnv(rng *rand.Rand, ok func(env map[string]any) bool) m
 	return pickOne(rng, fit)
 }
 
+// current returns the environment's current release (nil when unknown).
+func (st *soakState) current(env map[string]any) map[string]any {
+	for _, r := range st.releases[str(env["id"])] {
+		if r["current"] == true {
+			return r
+		}
+	}
+	return nil
+}
+
 func pickOne(rng *rand.Rand, from []map[string]any) map[string]any {
 	if len(from) == 0 {
 		return nil
@@ -708,6 +767,29 @@ func (sk *soak) state() (*soakState, error) {
 	}
 	st.offsite = code == 200
 	return st, nil
+}
+
+// warm reports whether every kind has something to act on.
+func (st *soakState) warm() bool {
+	deployed := false
+	for _, rels := range st.releases {
+		for _, r := range rels {
+			deployed = deployed || r["source"] == pressluft.ReleaseArchive && r["current"] == true
+		}
+	}
+	return st.activeSites() >= 3 && st.activeCopies() >= 1 && deployed &&
+		len(st.backups(func(b map[string]any) bool { return b["status"] == "completed" })) > 0
+}
+
+// starts is how many jobs the driver started (or made due).
+func (sk *soak) starts() int {
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	n := 0
+	for _, c := range sk.started {
+		n += c
+	}
+	return n
 }
 
 func (st *soakState) activeCopies() int {
@@ -815,6 +897,10 @@ func (sk *soak) drive(stop <-chan struct{}, done chan<- struct{}) {
 		sort.SliceStable(order, func(i, j int) bool { return sk.started[order[i]] < sk.started[order[j]] })
 		sk.mu.Unlock()
 		for _, k := range order {
+			if sk.warming.Load() && !slices.Contains([]string{pressluft.JobSiteCreate, pressluft.JobEnvCreate,
+				pressluft.JobBackupCreate, pressluft.JobEnvDeploy}, k) {
+				continue // what the other kinds act on, first
+			}
 			what, err := soakKinds[k](sk, st)
 			if err != nil && !errors.Is(err, errRefused) {
 				sk.t.Logf("start %s: %v", k, err)

@@ -290,8 +290,8 @@ func (a *agent) dumpDatabase(ctx context.Context, db, path string, tables []stri
 		rows += n
 	}
 	took := time.Since(start).Seconds()
-	a.event("dump", fmt.Sprintf("dumped database %s: %d tables, %d rows, %s → %s in %.1f s (%.0f MB/s)",
-		db, len(counts), rows, mb(part.Unpacked), mb(part.Size), took, float64(part.Unpacked)/1e6/max(took, 0.001)))
+	a.event("dump", fmt.Sprintf("dumped database %s: %d tables, %d rows, %s → %s in %.1f s (%.0f MB/s; %.2f s of it to sync)",
+		db, len(counts), rows, mb(part.Unpacked), mb(part.Size), took, float64(part.Unpacked)/1e6/max(took, 0.001), out.synced.Seconds()))
 	return part, counts, nil
 }
 
@@ -318,8 +318,8 @@ func (a *agent) archiveFiles(ctx context.Context, set *fileSet, path string) (pr
 		return part, err
 	}
 	took := time.Since(start).Seconds()
-	a.event("archive", fmt.Sprintf("archived %d files: %s → %s in %.1f s (%.0f MB/s)",
-		set.files, mb(part.Unpacked), mb(part.Size), took, float64(part.Unpacked)/1e6/max(took, 0.001)))
+	a.event("archive", fmt.Sprintf("archived %d files: %s → %s in %.1f s (%.0f MB/s; %.2f s of it to sync)",
+		set.files, mb(part.Unpacked), mb(part.Size), took, float64(part.Unpacked)/1e6/max(took, 0.001), out.synced.Seconds()))
 	return part, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/pressluft/pressluft/agent/protocol"
@@ -21,6 +22,8 @@ type partWriter struct {
 	out  *hashedFile
 	in   int64
 	done bool
+	// synced is how long the final fsync took.
+	synced time.Duration
 }
 
 type hashedFile struct {
@@ -64,7 +67,9 @@ func (w *partWriter) finish(name string) (protocol.ManifestPart, error) {
 	w.done = true
 	err := w.enc.Close()
 	if err == nil {
+		start := time.Now()
 		err = w.f.Sync()
+		w.synced = time.Since(start)
 	}
 	if cerr := w.f.Close(); err == nil {
 		err = cerr

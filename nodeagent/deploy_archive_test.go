@@ -101,7 +101,7 @@ func goodSite() []entry {
 		{name: "README.md", body: "# site"},
 		{name: ".gitignore", body: "node_modules"},
 		{name: "wp-content/", typ: tar.TypeDir, mode: 0o755},
-		{name: "wp-content/plugins/", typ: tar.TypeDir, mode: 0o755},
+		{name: "wp-content/plugins/", typ: tar.TypeDir, mode: 0o700},
 		{name: "wp-content/plugins/shop/shop.php", body: "<?php /* Plugin Name: Shop */", mode: 0o666},
 		{name: "wp-content/themes/acme/style.css", body: "/* Theme Name: Acme */"},
 		{name: "wp-content/themes/acme/current.css", typ: tar.TypeSymlink, link: "style.css"},
@@ -127,6 +127,12 @@ func TestUnpackArchiveFormats(t *testing.T) {
 			}
 			if fi, _ := os.Stat(filepath.Join(dst, "plugins/shop/shop.php")); fi.Mode().Perm() != 0o644 {
 				t.Fatalf("a world-writable file stays so: %v", fi.Mode())
+			}
+			if fi, _ := os.Stat(filepath.Join(dst, "plugins")); fi.Mode().Perm() != 0o755 {
+				t.Fatalf("a private directory stays closed to nginx: %v", fi.Mode())
+			}
+			if fi, _ := os.Stat(filepath.Join(dst, "mu-plugins/loader.php")); fi.Mode().Perm() != 0o755 {
+				t.Fatalf("an executable file: %v", fi.Mode())
 			}
 			if target, err := os.Readlink(filepath.Join(dst, "themes/acme/current.css")); err != nil || target != "style.css" {
 				t.Fatalf("symlink: %q %v", target, err)

@@ -164,8 +164,9 @@ func (c *rowCounter) lineStart(p []byte) []byte {
 	return rest
 }
 
-// parseQuotedName reads a backtick-quoted identifier's body (`` is one
-// backtick) up to its closing backtick, and returns what follows.
+// parseQuotedName reads a backtick-quoted identifier's body (a doubled
+// backtick is one backtick) up to its closing backtick, and returns what
+// follows.
 func parseQuotedName(s string) (string, string, bool) {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {

@@ -168,7 +168,7 @@ func (d *downloader) fetch(ctx context.Context, raw, dst string, uid, gid int) (
 		return 0, errorf(protocol.ErrDownloadFailed, "%s answered %s", host, resp.Status)
 	}
 	if resp.ContentLength > d.maxBytes {
-		return 0, tooLarge(host, resp.ContentLength, d.maxBytes)
+		return 0, errorf(protocol.ErrArchiveTooLarge, "the download from %s (%s) is larger than the limit of %s", host, mb(resp.ContentLength), mb(d.maxBytes))
 	}
 	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
@@ -189,7 +189,7 @@ func (d *downloader) fetch(ctx context.Context, raw, dst string, uid, gid int) (
 		return 0, d.failure(ctx, host, err)
 	}
 	if n > d.maxBytes {
-		return 0, tooLarge(host, n, d.maxBytes)
+		return 0, errorf(protocol.ErrArchiveTooLarge, "the download from %s is larger than the limit of %s", host, mb(d.maxBytes))
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
 		return 0, errorf(protocol.ErrDownloadFailed, "%s sent %d of %d bytes", host, n, resp.ContentLength)
@@ -199,10 +199,6 @@ func (d *downloader) fetch(ctx context.Context, raw, dst string, uid, gid int) (
 	}
 	ok = true
 	return n, nil
-}
-
-func tooLarge(host string, n, limit int64) error {
-	return errorf(protocol.ErrArchiveTooLarge, "the download from %s is larger than the limit of %s (at least %s)", host, mb(limit), mb(n))
 }
 
 // failure turns a transport error into the download's error code: the

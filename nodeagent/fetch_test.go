@@ -25,7 +25,7 @@ func TestAddressClass(t *testing.T) {
 		"127.0.0.1": "loopback", "127.255.255.254": "loopback", "::1": "loopback",
 		"10.0.0.1": "private", "10.77.1.1": "private", "172.16.0.1": "private", "172.31.255.255": "private",
 		"192.168.1.1": "private", "fc00::1": "private", "fd12:3456::1": "private",
-		"100.64.0.1": "private (shared address space)",
+		"100.64.0.1":      "private (shared address space)",
 		"169.254.169.254": "link-local", "fe80::1": "link-local", "fe80::1%eth0": "link-local",
 		"224.0.0.1": "multicast", "239.255.255.250": "multicast", "ff02::1": "multicast",
 		"255.255.255.255": "reserved", "240.0.0.1": "reserved", "192.0.0.8": "reserved",

@@ -120,22 +120,22 @@ func TestGitSetupArgv(t *testing.T) {
 func TestGitFailure(t *testing.T) {
 	t.Parallel()
 	cases := map[string]string{
-		"fatal: couldn't find remote ref refs/heads/nope":                                                                                protocol.ErrGitRefNotFound,
-		"fatal: remote error: upload-pack: not our ref 0123456789abcdef0123456789abcdef01234567":                                        protocol.ErrGitRefNotFound,
-		"error: Server does not allow request for unadvertised object 0123":                                                             protocol.ErrGitRefNotFound,
-		"git@github.com: Permission denied (publickey).\nfatal: Could not read from remote repository.":                                  protocol.ErrGitAuthFailed,
-		"fatal: could not read Username for 'https://github.com': terminal prompts disabled":                                             protocol.ErrGitAuthFailed,
-		"remote: HTTP Basic: Access denied\nfatal: Authentication failed for 'https://gitlab.com/a/b.git/'":                              protocol.ErrGitAuthFailed,
-		"fatal: unable to access 'https://x/': The requested URL returned error: 403":                                                    protocol.ErrGitAuthFailed,
-		"@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nHost key verification failed.":                                        protocol.ErrGitAuthFailed,
-		"ssh: Could not resolve hostname nowhere.example: Name or service not known":                                                     protocol.ErrGitUnreachable,
-		"fatal: unable to access 'https://nowhere.example/a.git/': Could not resolve host: nowhere.example":                              protocol.ErrGitUnreachable,
-		"ssh: connect to host 10.0.0.1 port 22: Connection timed out":                                                                   protocol.ErrGitUnreachable,
-		"fatal: unable to connect to 127.0.0.1:\n127.0.0.1[0: 127.0.0.1]: errno=Connection refused":                                     protocol.ErrGitUnreachable,
-		"fatal: remote error: access denied or repository not exported: /nope":                                                          protocol.ErrGitUnreachable,
-		"ERROR: Repository not found.\nfatal: Could not read from remote repository.":                                                    protocol.ErrGitUnreachable,
-		"fatal: repository 'http://10.77.1.1/nope.git/' not found":                                                                       protocol.ErrGitUnreachable,
-		"fatal: write error: No space left on device":                                                                                    "",
+		"fatal: couldn't find remote ref refs/heads/nope":                                                   protocol.ErrGitRefNotFound,
+		"fatal: remote error: upload-pack: not our ref 0123456789abcdef0123456789abcdef01234567":            protocol.ErrGitRefNotFound,
+		"error: Server does not allow request for unadvertised object 0123":                                 protocol.ErrGitRefNotFound,
+		"git@github.com: Permission denied (publickey).\nfatal: Could not read from remote repository.":     protocol.ErrGitAuthFailed,
+		"fatal: could not read Username for 'https://github.com': terminal prompts disabled":                protocol.ErrGitAuthFailed,
+		"remote: HTTP Basic: Access denied\nfatal: Authentication failed for 'https://gitlab.com/a/b.git/'": protocol.ErrGitAuthFailed,
+		"fatal: unable to access 'https://x/': The requested URL returned error: 403":                       protocol.ErrGitAuthFailed,
+		"@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nHost key verification failed.":           protocol.ErrGitAuthFailed,
+		"ssh: Could not resolve hostname nowhere.example: Name or service not known":                        protocol.ErrGitUnreachable,
+		"fatal: unable to access 'https://nowhere.example/a.git/': Could not resolve host: nowhere.example": protocol.ErrGitUnreachable,
+		"ssh: connect to host 10.0.0.1 port 22: Connection timed out":                                       protocol.ErrGitUnreachable,
+		"fatal: unable to connect to 127.0.0.1:\n127.0.0.1[0: 127.0.0.1]: errno=Connection refused":         protocol.ErrGitUnreachable,
+		"fatal: remote error: access denied or repository not exported: /nope":                              protocol.ErrGitUnreachable,
+		"ERROR: Repository not found.\nfatal: Could not read from remote repository.":                       protocol.ErrGitUnreachable,
+		"fatal: repository 'http://10.77.1.1/nope.git/' not found":                                          protocol.ErrGitUnreachable,
+		"fatal: write error: No space left on device":                                                       "",
 	}
 	for stderr, want := range cases {
 		if got := gitFailure(stderr); got != want {
@@ -255,7 +255,11 @@ func TestGitFetchFromDaemon(t *testing.T) {
 			t.Fatalf("%s: uploads or README were written", ref)
 		}
 	}
-	closed := fmt.Sprintf("127.0.0.1:%d", func() int { l, _ := net.Listen("tcp", "127.0.0.1:0"); defer l.Close(); return l.Addr().(*net.TCPAddr).Port }())
+	closed := fmt.Sprintf("127.0.0.1:%d", func() int {
+		l, _ := net.Listen("tcp", "127.0.0.1:0")
+		defer l.Close()
+		return l.Addr().(*net.TCPAddr).Port
+	}())
 	failures := []struct {
 		repo, ref string
 		private   bool

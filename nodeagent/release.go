@@ -99,6 +99,13 @@ func (r *release) clean() error {
 	return nil
 }
 
+// checkSpace refuses a build that would not fit beside the releases: a
+// new release takes about what the current one does (a deploy's source
+// is not known before it arrives; its limit bounds it).
+func (r *release) checkSpace() error {
+	return checkSpace([]spaceNeed{{path: r.p.Releases, bytes: treeSize(r.p.Current + "/"), what: "the new release"}}, freeSpace)
+}
+
 // makeWork creates the work directory, the environment user's (git and
 // the helper write there as that user).
 func (r *release) makeWork() error {

@@ -30,12 +30,15 @@ func (a *agent) releaseBuild(ctx context.Context, env *protocol.Env, d *protocol
 		return nil, err
 	}
 	defer func() { _ = r.clean() }()
-	if err := r.makeWork(); err != nil {
-		return nil, err
-	}
 	max := d.MaxBytes
 	if max == 0 {
 		max = defaultMaxBytes
+	}
+	if err := r.checkSpace(); err != nil {
+		return nil, err
+	}
+	if err := r.makeWork(); err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	var ref string

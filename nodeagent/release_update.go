@@ -35,6 +35,9 @@ func (a *agent) releaseUpdate(ctx context.Context, env *protocol.Env, up *protoc
 		return nil, err
 	}
 	defer func() { _ = r.clean() }()
+	if err := r.checkSpace(); err != nil {
+		return nil, err
+	}
 	if err := r.makeWork(); err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ func validBackupRestore() map[string]any {
 	return map[string]any{"op": "backup_restore", "version": testVersion,
 		"env": map[string]any{"name": "acme-staging", "type": "staging", "release_id": "r-restore-1", "url": "http://acme-staging.10-77-1-2.sslip.io",
 			"db_name": "acme_staging", "db_user": "acme_staging", "db_password": "another-long-secret"},
-		"backup": map[string]any{"id": "b1", "env": "acme-production", "manifest_sha256": strings.Repeat("ab", 32)},
+		"backup":  map[string]any{"id": "b1", "env": "acme-production", "manifest_sha256": strings.Repeat("ab", 32)},
 		"offsite": validOffsite()}
 }
 

@@ -112,7 +112,7 @@ func (a *agent) backupRestore(ctx context.Context, env *protocol.Env, b *protoco
 			}
 			if st.ReleaseID == env.ReleaseID && st.BackupID == b.ID {
 				a.event("restore", "backup "+b.ID+" was restored by an earlier run: finished its cleanup")
-				return a.restoreResult(ctx, r, st, nil)
+				return a.restoreResult(ctx, r, nil, nil)
 			}
 		} else if err := a.restoreRollback(ctx, r, st); err != nil {
 			return nil, err
@@ -121,7 +121,7 @@ func (a *agent) backupRestore(ctx context.Context, env *protocol.Env, b *protoco
 	if cur, _ := os.Readlink(p.Current); cur == "releases/"+env.ReleaseID {
 		// Switched and cleaned up by an earlier run that was lost before it answered.
 		a.event("restore", "release "+env.ReleaseID+" is current: the restore is done")
-		return a.restoreResult(ctx, r, &restoreState{Files: true}, nil)
+		return a.restoreResult(ctx, r, nil, nil)
 	}
 	if err := a.restoreCleanup(ctx, r); err != nil {
 		return nil, err
@@ -163,10 +163,11 @@ func (a *agent) backupRestore(ctx context.Context, env *protocol.Env, b *protoco
 	}
 
 	// 6: switch, or switch back.
-	if err := a.restoreSwitch(ctx, r, st, m, sr); err != nil {
+	health, err := a.restoreSwitch(ctx, r, st, m, sr)
+	if err != nil {
 		return nil, err
 	}
-	return a.restoreResult(ctx, r, st, sr)
+	return a.restoreResult(ctx, r, &health, sr)
 }
 
 // restoreLocate finds the backup on the node (in the environment that took
@@ -280,14 +281,15 @@ func (a *agent) restoreStageFiles(ctx context.Context, r *restore, dir string) e
 // restoreSwitch puts the staged database, uploads and release in place,
 // then asks WordPress. Any failure switches everything back and returns
 // the cause; the temporary copies are then removed.
-func (a *agent) restoreSwitch(ctx context.Context, r *restore, st *restoreState, m *protocol.Manifest, sr *protocol.SearchReplace) error {
+func (a *agent) restoreSwitch(ctx context.Context, r *restore, st *restoreState, m *protocol.Manifest, sr *protocol.SearchReplace) (protocol.Health, error) {
+	var none protocol.Health
 	start := time.Now()
 	st.Phase = phaseSwitching
 	if prev, err := os.Readlink(r.p.Current); err == nil {
 		st.Previous = prev
 	}
 	if err := writeRestoreState(r.state, st); err != nil {
-		return err
+		return none, err
 	}
 	fail := func(cause error) error {
 		// The switch back must run even when the job was cancelled.
@@ -305,22 +307,22 @@ func (a *agent) restoreSwitch(ctx context.Context, r *restore, st *restoreState,
 	}
 	if st.DB {
 		if err := a.swapTables(ctx, r.env.DBName, r.tmpDB, r.oldDB); err != nil {
-			return fail(err)
+			return none, fail(err)
 		}
 	}
 	if st.Files {
 		if err := os.Rename(r.p.Shared+"/uploads", r.upOld); err != nil {
-			return fail(err)
+			return none, fail(err)
 		}
 		if err := os.Rename(r.upNew, r.p.Shared+"/uploads"); err != nil {
-			return fail(err)
+			return none, fail(err)
 		}
 		if err := a.pointCurrent(r, "releases/"+r.env.ReleaseID); err != nil {
-			return fail(err)
+			return none, fail(err)
 		}
 		// PHP-FPM's opcache must not serve the old release's code.
 		if err := a.reloadPHPFPM(ctx, r.node); err != nil {
-			return fail(err)
+			return none, fail(err)
 		}
 	}
 	a.event("switch", fmt.Sprintf("switched to the backup's %s in %.2f s", m.Scope, time.Since(start).Seconds()))
@@ -329,7 +331,7 @@ func (a *agent) restoreSwitch(ctx context.Context, r *restore, st *restoreState,
 	// the backup's row for row.
 	if err := a.runHelper(ctx, r.user, r.p.Root, "cache-flush", nil, nil, nil); err != nil {
 		if ctx.Err() != nil {
-			return fail(errorf(protocol.ErrCancelled, "cancelled after the switch"))
+			return none, fail(errorf(protocol.ErrCancelled, "cancelled after the switch"))
 		}
 		_, msg := errorCode(err)
 		a.warn("flush", "flushing the caches failed: "+msg)
@@ -342,13 +344,13 @@ func (a *agent) restoreSwitch(ctx context.Context, r *restore, st *restoreState,
 		if ctx.Err() != nil {
 			err = errorf(protocol.ErrCancelled, "cancelled after the switch")
 		}
-		return fail(err)
+		return none, fail(err)
 	}
 	st.Phase = phaseCommitted
 	if err := writeRestoreState(r.state, st); err != nil {
-		return fail(err)
+		return none, fail(err)
 	}
-	return a.restoreFinish(ctx, r, st)
+	return health, a.restoreFinish(ctx, r, st)
 }
 
 // checkRestored fails unless WordPress is installed, reaches its database
@@ -474,12 +476,17 @@ func (a *agent) pointCurrent(r *restore, target string) error {
 	return os.Rename(tmp, r.p.Current)
 }
 
-// restoreResult answers with the release that is current and WordPress's view.
-func (a *agent) restoreResult(ctx context.Context, r *restore, st *restoreState, sr *protocol.SearchReplace) (*protocol.EnvResult, error) {
-	health, err := a.health(ctx, r.user, r.p)
-	if err != nil {
-		return nil, err
+// restoreResult answers with the release that is current and WordPress's
+// view (asked again unless the switch just did).
+func (a *agent) restoreResult(ctx context.Context, r *restore, h *protocol.Health, sr *protocol.SearchReplace) (*protocol.EnvResult, error) {
+	if h == nil {
+		health, err := a.health(ctx, r.user, r.p)
+		if err != nil {
+			return nil, err
+		}
+		h = &health
 	}
+	health := *h
 	release := ""
 	if cur, err := readlink(r.p.Current); err == nil {
 		release = cur

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -212,7 +213,8 @@ func Test(ctx context.Context, t Target, prefix string) error {
 	if prefix != "" {
 		key = prefix + "/" + key
 	}
-	if _, err := Upload(ctx, t, key, bytesReader("pressluft offsite probe\n"), int64(len("pressluft offsite probe\n"))); err != nil {
+	const probe = "pressluft offsite probe\n"
+	if _, err := Upload(ctx, t, key, strings.NewReader(probe), int64(len(probe))); err != nil {
 		return err
 	}
 	if err := c.RemoveObject(ctx, t.Bucket, key, minio.RemoveObjectOptions{}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,10 @@ func fakeS3(t *testing.T) (Target, *s3mem.Backend) {
 	}, backend
 }
 
+// small keeps the tests' uploads small: multipart above 6 MiB, in parts
+// of 5 MiB (S3's smallest).
+var small = limits{singlePutMax: 6 << 20, partSize: 5 << 20}
+
 func randomBytes(n int, seed int64) []byte {
 	b := make([]byte, n)
 	rand.New(rand.NewSource(seed)).Read(b)
@@ -56,14 +61,14 @@ func TestUploadVerifiesAndDownloads(t *testing.T) {
 	}{
 		{"empty", 0},
 		{"small", 1234},
-		{"one whole part", PartSize},
-		{"two parts and a bit", 2*PartSize + 17},
-		{"exactly three parts", 3 * PartSize},
+		{"the largest single PUT", 6 << 20},
+		{"multipart, parts and a bit", 2*(5<<20) + 17},
+		{"multipart, whole parts", 3 * (5 << 20)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := randomBytes(tc.size, int64(tc.size))
 			key := "site/env/" + strings.ReplaceAll(tc.name, " ", "-") + "/files.tar.zst"
-			up, err := Upload(ctx(t), target, key, bytes.NewReader(data), int64(len(data)))
+			up, err := upload(ctx(t), target, key, bytes.NewReader(data), int64(len(data)), small)
 			if err != nil {
 				t.Fatalf("Upload: %v", err)
 			}
@@ -89,26 +94,27 @@ func TestMultipartETagPrediction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, size := range []int{PartSize + 1, 2 * PartSize, 3*PartSize - 5} {
+	const ps = 5 << 20
+	for _, size := range []int{ps + 1, 2 * ps, 3*ps - 5} {
 		data := randomBytes(size, 7)
 		info, err := c.PutObject(ctx(t), target.Bucket, "mp", bytes.NewReader(data), int64(size),
-			minio.PutObjectOptions{PartSize: PartSize, ConcurrentStreamParts: true, NumThreads: 2, DisableContentSha256: true})
+			minio.PutObjectOptions{PartSize: ps, ConcurrentStreamParts: true, NumThreads: 2, DisableContentSha256: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := newPartHasher(bytes.NewReader(data), PartSize)
+		h := newTeeHasher(bytes.NewReader(data), ps, true)
 		if _, err := io.Copy(io.Discard, h); err != nil {
 			t.Fatal(err)
 		}
-		want := h.etags(true)
-		if !strings.Contains(cleanETag(info.ETag), "-") || cleanETag(info.ETag) != want[1] {
-			t.Errorf("size %d: server ETag %s, predicted %v", size, info.ETag, want)
+		sums := h.finish()
+		if !strings.Contains(cleanETag(info.ETag), "-") || cleanETag(info.ETag) != sums.etag || sums.n != int64(size) {
+			t.Errorf("size %d: server ETag %s, predicted %s", size, info.ETag, sums.etag)
 		}
 	}
-	if got := partSizeFor(200 << 30); got*maxParts < 200<<30 || got%(1<<20) != 0 {
+	if got := defaultLimits.partSizeFor(200 << 30); got*maxParts < 200<<30 || got%(1<<20) != 0 {
 		t.Errorf("part size for 200 GiB: %d", got)
 	}
-	if got := partSizeFor(1 << 30); got != PartSize {
+	if got := defaultLimits.partSizeFor(1 << 30); got != PartSize {
 		t.Errorf("part size for 1 GiB: %d", got)
 	}
 }
@@ -123,35 +129,43 @@ func TestUploadReadsBackOtherETags(t *testing.T) {
 	fake := gofakes3.New(backend).Server()
 	corrupt := false
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodHead || r.Method == http.MethodGet && r.URL.Query().Get("location") == "" && strings.Count(r.URL.Path, "/") > 1 {
-			rec := httptest.NewRecorder()
-			fake.ServeHTTP(rec, r)
-			for k, v := range rec.Header() {
-				w.Header()[k] = v
-			}
-			w.Header().Set("ETag", `"kms-0123"`)
-			body := rec.Body.Bytes()
-			if corrupt && r.Method == http.MethodGet && len(body) > 0 {
-				body = append([]byte(nil), body...)
-				body[0] ^= 1
-			}
-			w.WriteHeader(rec.Code)
-			w.Write(body)
-			return
+		rec := httptest.NewRecorder()
+		fake.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
 		}
-		fake.ServeHTTP(w, r)
+		body := rec.Body.Bytes()
+		// Parts keep their ETags (the client sends them back to complete
+		// the upload); the object's own ETag follows another scheme.
+		if w.Header().Get("ETag") != "" && !r.URL.Query().Has("partNumber") {
+			w.Header().Set("ETag", `"kms-0123"`)
+		}
+		if r.Method == http.MethodPost && r.URL.Query().Has("uploadId") {
+			body = regexp.MustCompile(`<ETag>[^<]*</ETag>`).ReplaceAll(body, []byte("<ETag>&#34;kms-0123&#34;</ETag>"))
+			w.Header().Del("Content-Length")
+		}
+		isObject := strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1
+		if corrupt && r.Method == http.MethodGet && isObject && len(body) > 0 {
+			body = append([]byte(nil), body...)
+			body[0] ^= 1
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(body)
 	}))
 	defer srv.Close()
 	target := Target{Endpoint: strings.TrimPrefix(srv.URL, "http://"), Region: "us-east-1", Bucket: "backups", AccessKey: "a", SecretKey: "b"}
-	data := randomBytes(5000, 3)
-	up, err := Upload(ctx(t), target, "k/db.sql.zst", bytes.NewReader(data), int64(len(data)))
-	if err != nil || up.Verified != "read-back" {
-		t.Fatalf("Upload = %+v, %v", up, err)
-	}
-	corrupt = true
-	_, err = Upload(ctx(t), target, "k/db.sql.zst", bytes.NewReader(data), int64(len(data)))
-	if Code(err) != CodeFailed || !strings.Contains(err.Error(), "checksum mismatch") {
-		t.Fatalf("damaged copy: %v", err)
+	for _, size := range []int{5000, 11<<20 + 3} {
+		corrupt = false
+		data := randomBytes(size, 3)
+		up, err := upload(ctx(t), target, "k/db.sql.zst", bytes.NewReader(data), int64(len(data)), small)
+		if err != nil || up.Verified != "read-back" {
+			t.Fatalf("%d bytes: Upload = %+v, %v", size, up, err)
+		}
+		corrupt = true
+		_, err = upload(ctx(t), target, "k/db.sql.zst", bytes.NewReader(data), int64(len(data)), small)
+		if Code(err) != CodeFailed || !strings.Contains(err.Error(), "checksum mismatch") {
+			t.Fatalf("%d bytes, damaged copy: %v", size, err)
+		}
 	}
 }
 

@@ -1,13 +1,10 @@
 package s3
 
 import (
-	"bytes"
 	"context"
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"strings"
 
@@ -15,8 +12,11 @@ import (
 )
 
 // PartSize is the size of each part of a multipart upload. Objects up to
-// this size go up in one PUT.
-const PartSize = 16 << 20
+// SinglePutMax go up in one streamed PUT.
+const (
+	PartSize     = 16 << 20
+	SinglePutMax = 512 << 20
+)
 
 // maxParts is S3's limit on the parts of one upload.
 const maxParts = 10000
@@ -32,9 +32,14 @@ type Uploaded struct {
 	Verified string
 }
 
+// limits are where an upload turns multipart, and its part size.
+type limits struct{ singlePutMax, partSize int64 }
+
+var defaultLimits = limits{singlePutMax: SinglePutMax, partSize: PartSize}
+
 // partSizeFor keeps an upload within maxParts parts.
-func partSizeFor(size int64) int64 {
-	ps := int64(PartSize)
+func (l limits) partSizeFor(size int64) int64 {
+	ps := l.partSize
 	if size > ps*maxParts {
 		ps = (size + maxParts - 1) / maxParts
 		ps = (ps + 1<<20 - 1) &^ (1<<20 - 1) // whole MiB
@@ -42,13 +47,21 @@ func partSizeFor(size int64) int64 {
 	return ps
 }
 
-// Upload streams size bytes from r to key (multipart above PartSize, parts
-// sent in parallel) and then checks the copy by its size and content: the
-// server's ETag must be the MD5 of the bytes sent (for a multipart upload,
-// the MD5 of the parts' MD5s with "-N"), and where the server's ETag
-// follows another scheme (encrypted buckets, some gateways) the object is
-// read back and its SHA-256 compared.
+// Upload streams size bytes from r to key and then checks the copy by its
+// size and content. Up to SinglePutMax it is one PUT; above, a multipart
+// upload of PartSize parts sent four at a time. The bytes are hashed on
+// their way (MD5 for the ETag S3 gives them, SHA-256 for the caller) in
+// goroutines of their own, so hashing does not slow the transfer. The
+// check: the object's ETag, or the ETag the server answered the upload
+// with, both computed by the server from the bytes it received, must be
+// the MD5 of what was sent (for a multipart upload the MD5 of the parts'
+// MD5s with "-N"); a server whose ETags follow another scheme (encrypted
+// buckets, some gateways) has the object read back and its SHA-256 compared.
 func Upload(ctx context.Context, t Target, key string, r io.Reader, size int64) (*Uploaded, error) {
+	return upload(ctx, t, key, r, size, defaultLimits)
+}
+
+func upload(ctx context.Context, t Target, key string, r io.Reader, size int64, l limits) (*Uploaded, error) {
 	if size < 0 {
 		return nil, &Error{Code: CodeFailed, Message: "the upload size must be known"}
 	}
@@ -56,31 +69,37 @@ func Upload(ctx context.Context, t Target, key string, r io.Reader, size int64) 
 	if err != nil {
 		return nil, err
 	}
-	ps := partSizeFor(size)
-	h := newPartHasher(r, ps)
+	ps := l.partSizeFor(size)
+	multipart := size > l.singlePutMax
 	opts := minio.PutObjectOptions{
 		ContentType: "application/octet-stream",
-		PartSize:    uint64(ps),
-		// Parts are read in order (so they can be hashed as they pass) and
-		// sent four at a time.
-		ConcurrentStreamParts: true,
-		NumThreads:            4,
 		// UNSIGNED-PAYLOAD instead of signing every chunk: the copy is
 		// checked whole afterwards, and the node's CPU is spent on the
 		// backup, not on a second SHA-256 of it.
 		DisableContentSha256: true,
 	}
-	_, err = c.PutObject(ctx, t.Bucket, key, h, size, opts)
-	if h.n != size && h.eof {
-		return nil, &Error{Code: CodeFailed, Message: fmt.Sprintf("uploading %s: the source ended after %d of %d bytes", key, h.n, size)}
+	if multipart {
+		// Parts are read in order (so they can be hashed as they pass) and
+		// sent four at a time.
+		opts.PartSize, opts.ConcurrentStreamParts, opts.NumThreads = uint64(ps), true, 4
+	} else {
+		opts.DisableMultipart = true
+	}
+	h := newTeeHasher(r, ps, multipart)
+	info, err := c.PutObject(ctx, t.Bucket, key, h, size, opts)
+	sums := h.finish()
+	if sums.n != size && sums.eof {
+		return nil, &Error{Code: CodeFailed, Message: fmt.Sprintf("uploading %s: the source ended after %d of %d bytes", key, sums.n, size)}
 	}
 	if err != nil {
 		return nil, wrap(err, t, "uploading "+key)
 	}
-	if h.n != size {
-		return nil, &Error{Code: CodeFailed, Message: fmt.Sprintf("uploading %s: %d bytes were read, %d expected", key, h.n, size)}
+	if sums.readErr != nil {
+		return nil, &Error{Code: CodeFailed, Message: fmt.Sprintf("uploading %s: reading the source: %v", key, sums.readErr), Err: sums.readErr}
 	}
-	sum := hex.EncodeToString(h.sha.Sum(nil))
+	if sums.n != size {
+		return nil, &Error{Code: CodeFailed, Message: fmt.Sprintf("uploading %s: %d bytes were read, %d expected", key, sums.n, size)}
+	}
 	stat, err := c.StatObject(ctx, t.Bucket, key, minio.StatObjectOptions{})
 	if err != nil {
 		return nil, wrap(err, t, "checking the copy of "+key)
@@ -89,18 +108,18 @@ func Upload(ctx context.Context, t Target, key string, r io.Reader, size int64) 
 		return nil, &Error{Code: CodeFailed, Message: fmt.Sprintf(
 			"The copy of %s holds %d bytes instead of %d: the upload was damaged; it will be sent again on the next attempt.", key, stat.Size, size)}
 	}
-	up := &Uploaded{Size: size, ETag: cleanETag(stat.ETag), SHA256: sum}
-	if contains(h.etags(size > ps), up.ETag) {
+	up := &Uploaded{Size: size, ETag: cleanETag(stat.ETag), SHA256: sums.sha256}
+	if up.ETag == sums.etag || cleanETag(info.ETag) == sums.etag {
 		up.Verified = "etag"
 		return up, nil
 	}
-	// Another ETag scheme (encrypted buckets, some gateways), or other
-	// bytes than were sent: the copy is read back and hashed to tell.
+	// Another ETag scheme, or other bytes than were sent: the copy is read
+	// back and hashed to tell.
 	got, n, err := readBackSHA256(ctx, c, t, key)
 	if err != nil {
 		return nil, err
 	}
-	if n != size || got != sum {
+	if n != size || got != sums.sha256 {
 		return nil, mismatch(key)
 	}
 	up.Verified = "read-back"
@@ -126,76 +145,4 @@ func readBackSHA256(ctx context.Context, c *minio.Client, t Target, key string) 
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// partHasher hashes what the uploader reads: the MD5 of the whole, the MD5
-// of each part of partSize bytes, and the SHA-256 of the whole. It hides
-// any ReadAt of the source, so the uploader reads it once, in order.
-type partHasher struct {
-	r        io.Reader
-	partSize int64
-	n        int64
-	eof      bool
-	whole    hash.Hash
-	sha      hash.Hash
-	part     hash.Hash
-	inPart   int64
-	partMD5s [][]byte
-}
-
-func newPartHasher(r io.Reader, partSize int64) *partHasher {
-	return &partHasher{r: r, partSize: partSize, whole: md5.New(), sha: sha256.New(), part: md5.New()}
-}
-
-func (h *partHasher) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	if err == io.EOF {
-		h.eof = true
-	}
-	b := p[:n]
-	h.n += int64(n)
-	h.whole.Write(b)
-	h.sha.Write(b)
-	for len(b) > 0 {
-		take := min(int64(len(b)), h.partSize-h.inPart)
-		h.part.Write(b[:take])
-		h.inPart += take
-		b = b[take:]
-		if h.inPart == h.partSize {
-			h.partMD5s = append(h.partMD5s, h.part.Sum(nil))
-			h.part.Reset()
-			h.inPart = 0
-		}
-	}
-	return n, err
-}
-
-// etags are the ETags a server that follows S3's MD5 scheme may give the
-// object: the MD5 of the content, and for a multipart upload the MD5 of
-// the parts' MD5s with "-<parts>" (what S3 and MinIO answer).
-func (h *partHasher) etags(multipart bool) []string {
-	out := []string{hex.EncodeToString(h.whole.Sum(nil))}
-	if multipart {
-		parts := h.partMD5s
-		if h.inPart > 0 {
-			parts = append(parts, h.part.Sum(nil))
-		}
-		all := md5.New()
-		for _, p := range parts {
-			all.Write(p)
-		}
-		out = append(out, fmt.Sprintf("%s-%d", hex.EncodeToString(all.Sum(nil)), len(parts)))
-	}
-	return out
-}
-
 func cleanETag(s string) string { return strings.ToLower(strings.Trim(s, `"`)) }
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-func bytesReader(s string) io.Reader { return bytes.NewReader([]byte(s)) }

@@ -22,7 +22,9 @@ var _ pressluft.BackupService = (*BackupService)(nil)
 // NewBackupService returns a BackupService; jobs are enqueued through js.
 func NewBackupService(db *DB, js *JobService) *BackupService { return &BackupService{db: db, jobs: js} }
 
-// preRestoreKeep is how long the backup a restore takes first is kept.
+// preRestoreKeep is how long the backup a restore takes first is kept, and
+// a database snapshot that no kept release refers to (that of a change
+// that was rolled back, or of a rollback).
 const preRestoreKeep = 7 * 24 * time.Hour
 
 const backupColumns = `id, environment_id, site_id, scope, status, trigger_kind, location, node_path, offsite_key, offsite_error,
@@ -130,7 +132,7 @@ func activeEnv(ctx context.Context, tx *Tx, envID string) (*pressluft.Environmen
 func insertBackup(tx *Tx, env *pressluft.Environment, scope, trigger, jobID string) (*pressluft.Backup, error) {
 	b := &pressluft.Backup{ID: uuid.Must(uuid.NewV7()).String(), EnvironmentID: env.ID, SiteID: env.SiteID, Scope: scope,
 		Status: pressluft.BackupPending, Trigger: trigger, JobID: jobID, CreatedAt: tx.now}
-	if trigger == pressluft.TriggerPreRestore {
+	if trigger == pressluft.TriggerPreRestore || trigger == pressluft.TriggerSnapshot {
 		until := tx.now.Add(preRestoreKeep)
 		b.RetentionUntil = &until
 	}
@@ -356,7 +358,7 @@ func (s *BackupService) ExpireBackups(ctx context.Context) ([]*pressluft.Backup,
 			ROW_NUMBER() OVER (PARTITION BY b.environment_id ORDER BY b.created_at DESC, b.id DESC),
 			b.trigger_kind
 		FROM backups b LEFT JOIN backup_schedules s ON s.environment_id = b.environment_id
-		WHERE b.status = 'completed'`)
+		WHERE b.status = 'completed' AND b.id NOT IN (SELECT snapshot_id FROM releases)`)
 	if err != nil {
 		return nil, err
 	}

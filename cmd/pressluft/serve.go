@@ -177,7 +177,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Config: &ansible.NodeConfig{SSH: m.SSH, Nodes: nodes, Secrets: secrets, WordPressArchiveURL: m.Config.WordPressArchiveURL,
 			Runner: &ansible.Runner{Dir: playbookDir, Binary: m.Config.AnsiblePlaybook,
 				ControlPathDir: filepath.Join(m.Config.DataDir, "cp"), TempDir: filepath.Join(m.Config.DataDir, "tmp")}},
-		Envs: ag, Backup: ag, Backups: backups, Release: releaseOps(ag), Releases: releases, FetchURL: httpCheck, HealthRetryDelay: time.Second}
+		Envs: ag, Backup: ag, Backups: backups, Release: ag, Releases: releases, FetchURL: httpCheck, HealthRetryDelay: time.Second}
 	if err := h.Register(m.Runner); err != nil {
 		return err
 	}
@@ -187,7 +187,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.HTTP.Auth, m.HTTP.Audit, m.HTTP.Nodes, m.HTTP.Sites = auth, sqlite.NewAuditService(m.DB), nodes, sites
 		m.HTTP.Jobs, m.HTTP.Settings, m.HTTP.Metrics = m.JobsSvc, sqlite.NewSettingsService(m.DB), sqlite.NewMetricsService(m.DB)
 		m.HTTP.Backups, m.HTTP.BackupOps, m.HTTP.Offsite = backups, ag, offsite{}
-		m.HTTP.Releases, m.HTTP.ReleaseOps = releases, releaseOps(ag)
+		m.HTTP.Releases, m.HTTP.ReleaseOps = releases, ag
 		m.HTTP.PublicKey = func() string { return pub }
 		m.HTTP.SecureCookies = m.Config.SecureCookies
 		m.HTTP.TrustedProxies, m.HTTP.AllowedHosts = m.Config.TrustedProxies, m.Config.AllowedHosts
@@ -270,10 +270,4 @@ func deployKey() ([]byte, string, error) {
 	}
 	public, err := ssh.PublicKeyLine(private)
 	return private, public, err
-}
-
-// releaseOps is transitional until the agent client has every release operation.
-func releaseOps(ag any) pressluft.ReleaseOps {
-	r, _ := ag.(pressluft.ReleaseOps)
-	return r
 }

@@ -103,8 +103,22 @@ function add_filter($hook, $fn, $prio = 10, $args = 1) { $GLOBALS['pl_stub_filte
 function remove_filter($hook, $fn) { $GLOBALS['pl_stub_filters'][$hook] = array_filter($GLOBALS['pl_stub_filters'][$hook] ?? [], fn($f) => $f !== $fn); return true; }
 function remove_action($hook, $fn, $prio = 10) { return true; }
 function apply_filters($hook, $value, ...$args) { foreach ($GLOBALS['pl_stub_filters'][$hook] ?? [] as $fn) { $value = $fn($value, ...$args); } return $value; }
-function get_site_transient($name) { $pre = apply_filters('pre_site_transient_' . $name, false, $name); return $pre !== false ? $pre : false; }
-function wp_remote_get($url, $args = []) { return new WP_Error('http_request_failed', 'cURL error 6: Could not resolve host: api.wordpress.org'); }
+function get_site_transient($name) { $pre = apply_filters('pre_site_transient_' . $name, false, $name); return $pre !== false ? $pre : ($GLOBALS['pl_stub_transients'][$name] ?? false); }
+function wp_remote_get($url, $args = []) {
+    if (!is_file(ABSPATH . 'wporg.json')) {
+        return new WP_Error('http_request_failed', 'cURL error 6: Could not resolve host: api.wordpress.org');
+    }
+    return ['response' => ['code' => 200]];
+}
+function wp_remote_retrieve_response_code($r) { return $r['response']['code'] ?? ''; }
+function wp_installing($set = null) { return true; }
+function delete_site_transient($name) { unset($GLOBALS['pl_stub_transients'][$name]); }
+function set_site_transient($name, $value) { $GLOBALS['pl_stub_transients'][$name] = $value; }
+// wordpress.org's answers, as WordPress's own checks store them.
+function pl_stub_wporg() { return json_decode((string) file_get_contents(ABSPATH . 'wporg.json')); }
+function wp_version_check($extra = [], $force = false) { set_site_transient('update_core', (object) ['updates' => [pl_stub_wporg()->core]]); }
+function wp_update_plugins() { set_site_transient('update_plugins', (object) ['response' => (array) pl_stub_wporg()->plugins]); }
+function wp_update_themes() { set_site_transient('update_themes', (object) ['response' => json_decode(json_encode(pl_stub_wporg()->themes), true)]); }
 function get_option($name, $default = false) { return $GLOBALS['pl_stub_options'][$name] ?? $default; }
 function update_option($name, $value) { $GLOBALS['pl_stub_options'][$name] = $value; file_put_contents(ABSPATH . 'options.json', json_encode($GLOBALS['pl_stub_options'])); return true; }
 function is_blog_installed() { return true; }
@@ -316,4 +330,27 @@ pl_test('db-upgrade: runs only when the code expects a newer database', function
     pl_t_same(['ok' => true, 'upgraded' => true, 'from' => 53000, 'to' => 53496], pl_t_json($out));
     [$code, $out] = pl_t_helper(['db-upgrade', '--path=' . $dir, '--allow-root']);
     pl_t_same(['ok' => true, 'upgraded' => false, 'from' => 53496, 'to' => 53496], pl_t_json($out), 'a second run');
+});
+
+pl_test('updates and update: what wordpress.org offers', function () {
+    $dir = pl_t_update_tree();
+    $plugin = pl_t_zip($dir, 'hello-1.2', ['hello/hello.php' => "<?php\n/*\n * Plugin Name: Hello\n * Version: 1.2\n */\n"]);
+    file_put_contents("$dir/wporg.json", json_encode([
+        'core' => ['response' => 'upgrade', 'version' => '6.2', 'current' => '6.2'],
+        'plugins' => ['hello/hello.php' => ['slug' => 'hello', 'new_version' => '1.2', 'package' => $plugin]],
+        'themes' => (object) [],
+    ]));
+    [$code, $out] = pl_t_helper(['updates', '--path=' . $dir, '--check', '--allow-root']);
+    $data = pl_t_json($out);
+    pl_t_same([0, true, ''], [$code, $data['checked'], $data['problem']], $out);
+    pl_t_same(['6.2', '1.2', ''], array_column($data['items'], 'available'));
+
+    // Every plugin wordpress.org has an update for, from its package.
+    [$code, $out] = pl_t_helper(['update', '--path=' . $dir, '--allow-root'], json_encode(['scope' => 'plugins']));
+    pl_t_same(0, $code, $out);
+    pl_t_same([['type' => 'plugin', 'slug' => 'hello', 'from' => '1.0', 'to' => '1.2']], pl_t_json($out)['changed']);
+    // Named and up to date: skipped, nothing changed.
+    [$code, $out] = pl_t_helper(['update', '--path=' . $dir, '--allow-root'], json_encode(['scope' => 'themes', 'items' => ['plain']]));
+    $data = pl_t_json($out);
+    pl_t_same([0, [], ['theme plain is up to date']], [$code, $data['changed'], $data['skipped']], $out);
 });

@@ -92,9 +92,19 @@ const ERROR_TEXT: Record<string, string> = {
   offsite_auth_failed: 'The offsite storage refused the credentials',
   offsite_unreachable: 'The offsite storage did not answer',
   offsite_failed: 'The offsite storage failed',
-  unsafe_archive: 'The backup holds unsafe paths',
+  unsafe_archive: 'The archive holds unsafe paths',
   backup_in_use: 'A restore uses this backup',
   backup_unavailable: 'No copy of the backup is reachable',
+  snapshot_unavailable: 'No database snapshot of that release is kept',
+  git_ref_not_found: 'The branch, tag or commit does not exist',
+  git_unreachable: 'The repository could not be reached',
+  git_auth_failed: 'The repository refused access',
+  archive_too_large: 'The archive is larger than allowed',
+  wp_content_missing: 'The source holds no wp-content/',
+  address_not_allowed: 'The source is on a private address',
+  download_failed: 'The download failed',
+  update_unavailable: 'No update is available',
+  update_failed: 'WordPress’s upgrader failed',
 }
 
 /** A job error code in words. */
@@ -114,6 +124,9 @@ const JOB_TEXT: Record<string, string> = {
   backup_delete: 'Delete backup',
   backup_cleanup: 'Remove expired backups',
   env_restore: 'Restore environment',
+  env_deploy: 'Deploy',
+  env_update: 'Update',
+  release_rollback: 'Roll back release',
   noop: 'No-op',
 }
 

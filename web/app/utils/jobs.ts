@@ -1,6 +1,7 @@
 // How a job's state, timing and result are shown. Pure functions, so the
 // rules (retries, cancellation, result notes) are unit tested.
 import { formatDuration, formatTime, humanize, statusTone, type Tone } from './format'
+import { rolledBack } from './releases'
 
 export interface JobLike {
   status: string
@@ -13,6 +14,9 @@ export interface JobLike {
   created_at: string
   started_at: string | null
   finished_at: string | null
+  /** With its events a failed release job tells whether it rolled back. */
+  type?: string
+  events?: readonly { step: string, level: string }[]
 }
 
 export interface EventLike {
@@ -36,6 +40,7 @@ export interface JobState {
 export function jobState(j: JobLike): JobState {
   if (j.cancel_requested && !isTerminal(j.status)) return { label: 'cancelling', tone: 'warn', retrying: false }
   if (j.status === 'queued' && j.attempt > 0 && j.error_code) return { label: 'waiting to retry', tone: 'warn', retrying: true }
+  if (rolledBack(j)) return { label: 'rolled back', tone: 'warn', retrying: false }
   return { label: j.status, tone: statusTone(j.status), retrying: false }
 }
 
@@ -45,6 +50,7 @@ export type Problem = { tone: 'warning' | 'error', title: string, message: strin
 export function jobProblem(j: JobLike, codeText: (c: string) => string): Problem {
   if (!j.error_code && !j.error_message) return null
   const what = j.error_code ? codeText(j.error_code) : 'Error'
+  if (rolledBack(j)) return { tone: 'warning', title: `Rolled back: ${what}`, message: j.error_message }
   if (j.status === 'failed') return { tone: 'error', title: what, message: j.error_message }
   if (jobState(j).retrying) {
     return {

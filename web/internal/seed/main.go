@@ -1,6 +1,7 @@
 // Command seed fills a control plane's data directory with the fixture the
 // dashboard's browser tests and benchmark run against: an admin, nodes in
-// several states, sites with environments and backups, and finished jobs.
+// several states, sites with environments, releases and backups, and
+// finished jobs.
 // It runs next to a serving control plane (SQLite allows it), after its
 // first node probe, so the fixture's unreachable addresses keep the states
 // written here.
@@ -42,6 +43,9 @@ type Fixture struct {
 	FailedJob     string `json:"failed_job"`
 	AdminEmail    string `json:"admin_email"`
 	AdminPassword string `json:"admin_password"`
+
+	// The staging environment's releases.
+	Releases Releases `json:"releases"`
 }
 
 const (
@@ -168,6 +172,9 @@ func run(ctx context.Context, dir string, n int) error {
 		return err
 	}
 	if err := exec(`UPDATE sites SET status = 'active' WHERE id = ?`, fx.Site); err != nil {
+		return err
+	}
+	if fx.Releases, err = seedReleases(ctx, db, jobs, exec, env, now); err != nil {
 		return err
 	}
 	first := now.Add(-10 * time.Minute)

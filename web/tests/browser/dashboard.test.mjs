@@ -523,6 +523,244 @@ describe('offsite backups', () => {
   })
 })
 
+describe('releases', () => {
+  const table = () => byTestId('releases-table')
+  const row = (id) => table().locator(`tr[data-release="${id}"]`)
+  const stagingPage = async () => {
+    await page.goto(`${cp.base}/environments/${fx.staging}`)
+    await table().waitFor()
+  }
+
+  it('lists an environment’s releases, newest first, with the served one marked', async () => {
+    await page.goto(`${cp.base}/sites/${fx.site}`)
+    await page.locator('[data-env="staging"]').getByRole('link', { name: 'Releases of Staging' }).click()
+    await page.getByRole('heading', { name: /Staging/, level: 1 }).waitFor()
+    const rel = fx.releases
+    const ids = await table().locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.release))
+    assert.deepEqual(ids, [rel.current, rel.update, rel.archive, rel.initial])
+    const current = row(rel.current)
+    await current.locator('.badge', { hasText: 'current' }).waitFor()
+    for (const text of ['Git', '3f2c1a9b0d4e', 'healthy', '72 MiB']) await current.getByRole('cell', { name: text }).first().waitFor()
+    assert.equal(await current.getByRole('button', { name: /^Roll back/ }).count(), 0, 'the served release offers no rollback')
+    await row(rel.archive).getByRole('cell', { name: 'https://ci.example.com/builds/shop-theme-42.tar.gz' }).waitFor()
+    await row(rel.update).getByRole('cell', { name: 'plugin akismet 5.0 → 5.3.3' }).waitFor()
+    await row(rel.update).getByRole('cell', { name: 'kept', exact: true }).waitFor()
+    await row(rel.initial).getByRole('cell', { name: 'none', exact: true }).waitFor()
+    // The last deploy failed its check and was put back: a warning, not a broken site.
+    const last = byTestId('last-change')
+    await last.getByText(/did not go through/).waitFor()
+    await last.getByText(/serves what it served before/).waitFor()
+    assert.equal(await last.getAttribute('role'), 'status')
+    assert.match(await last.getAttribute('class'), /notice-warning/)
+    for (const [w, h] of [[1440, 900], [390, 844]]) {
+      await page.setViewportSize({ width: w, height: h })
+      await page.screenshot({ path: screenshotPath('environment-releases', w, h), fullPage: true })
+    }
+    await page.setViewportSize({ width: 1440, height: 900 })
+  })
+
+  it('rolls back only after an explicit choice, and only with a database snapshot kept', async () => {
+    await row(fx.releases.initial).getByRole('button', { name: /^Roll back/ }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.getByRole('heading', { name: /^Roll back to release/ }).waitFor()
+    const files = dialog.getByRole('radio', { name: /Files only/ })
+    const both = dialog.getByRole('radio', { name: /Files and database/ })
+    assert.equal(await files.isChecked(), false, 'no choice is made for the user')
+    assert.equal(await both.isChecked(), false)
+    assert.equal(await both.isDisabled(), true, 'no snapshot of this release is kept')
+    await dialog.getByText('Not available: no database snapshot of this release is kept.').waitFor()
+    const confirm = dialog.locator('button[type="submit"]')
+    assert.equal(await confirm.isDisabled(), true, 'the button waits for a choice')
+    await files.check()
+    assert.equal(await confirm.isDisabled(), false)
+    assert.equal(await confirm.textContent(), 'Roll back files')
+    await dialog.getByRole('button', { name: 'Cancel' }).click()
+    await dialog.waitFor({ state: 'hidden' })
+
+    // The release names a snapshot deleted since: the API refuses, said in words.
+    await row(fx.releases.archive).getByRole('button', { name: /^Roll back/ }).click()
+    await both.check()
+    await dialog.getByText(/Content written since then .* is lost/).waitFor()
+    assert.equal(await confirm.textContent(), 'Roll back files and database')
+    await page.screenshot({ path: screenshotPath('rollback-dialog', 1440, 900) })
+    await confirm.click()
+    const problem = byTestId('rollback-problem')
+    await problem.getByText(/No database snapshot of that release is kept\./).waitFor()
+    assert.match(await problem.textContent(), /Roll back the files only/)
+    assert.doesNotMatch(await problem.textContent(), /snapshot_unavailable/)
+    await dialog.getByRole('button', { name: 'Cancel' }).click()
+    await dialog.waitFor({ state: 'hidden' })
+    const env = await (await page.request.get(`${cp.base}/api/environments/${fx.staging}`)).json()
+    assert.equal(env.status, 'active', 'nothing was started')
+  })
+
+  it('validates and saves the health check paths', async () => {
+    const field = page.getByLabel(/^Extra paths/)
+    await field.fill('/shop/\nwp-login.php')
+    await page.getByRole('button', { name: 'Save paths' }).click()
+    const err = page.locator('[data-field="health_paths"] .field-error')
+    await err.waitFor()
+    assert.match(await err.textContent(), /^Extra paths must be paths such as \/shop\//)
+    assert.equal(await field.getAttribute('aria-invalid'), 'true')
+    await field.fill('/shop/\n/wp-login.php\n')
+    await err.waitFor({ state: 'detached' })
+    await page.getByRole('button', { name: 'Save paths' }).click()
+    await page.getByText('Health check paths saved.').waitFor()
+    const env = await (await page.request.get(`${cp.base}/api/environments/${fx.staging}`)).json()
+    assert.deepEqual(env.health_paths, ['/shop/', '/wp-login.php'])
+  })
+
+  it('has no serious accessibility violations with the rollback and deploy dialogs open', async () => {
+    const a11y = await browser.newContext({ bypassCSP: true, viewport: { width: 1440, height: 900 }, storageState: await ctx.storageState() })
+    const p = await a11y.newPage()
+    await p.goto(`${cp.base}/environments/${fx.staging}`)
+    await p.locator(`tr[data-release="${fx.releases.update}"]`).getByRole('button', { name: /^Roll back/ }).click()
+    await p.getByRole('dialog').getByRole('radio', { name: /Files and database/ }).check()
+    const found = (await axe(p)).map((v) => `rollback dialog: ${v.id} (${v.impact}) ${v.nodes.join(', ')}`)
+    await p.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click()
+    await p.getByRole('button', { name: 'Deploy…' }).click()
+    await p.locator('[data-testid="deploy-key"] .secret-value').waitFor()
+    for (const v of await axe(p)) found.push(`deploy dialog: ${v.id} (${v.impact}) ${v.nodes.join(', ')}`)
+    await a11y.close()
+    assert.deepEqual(found, [])
+  })
+
+  it('shows the deploy key and what a deploy carries, and refuses a bad repository on its field', async () => {
+    await stagingPage()
+    await page.getByRole('button', { name: 'Deploy…' }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.getByRole('heading', { name: 'Deploy to Staging' }).waitFor()
+    const explained = byTestId('deploy-explained')
+    await explained.getByText(/holds wp-content\/ at its root/).waitFor()
+    await explained.getByText(/Uploads stay as they are/).waitFor()
+    await explained.getByText(/WordPress core comes from the current release/).waitFor()
+    const key = byTestId('deploy-key')
+    await key.locator('.secret-value', { hasText: /^ssh-ed25519 / }).waitFor()
+    await key.getByRole('button', { name: 'Copy deploy key' }).waitFor()
+    await key.getByText(/read-only/).waitFor()
+    await dialog.getByLabel('Repository', { exact: true }).fill('not a repository')
+    await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+    const err = dialog.locator('[data-field="repository"] .field-error')
+    await err.waitFor()
+    assert.match(await err.textContent(), /^Repository must be an https:\/\//)
+    assert.equal(await dialog.getByLabel('Repository', { exact: true }).getAttribute('aria-invalid'), 'true')
+    await dialog.getByLabel('Archive URL').check()
+    assert.equal(await key.count(), 0, 'an archive needs no deploy key')
+    await dialog.getByLabel('Archive URL', { exact: true }).fill('ftp://ci.example.com/shop.zip')
+    await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+    await dialog.locator('[data-field="archive_url"] .field-error').getByText(/^Archive URL must be an http/).waitFor()
+    await page.screenshot({ path: screenshotPath('deploy-dialog', 1440, 900) })
+  })
+
+  it('starts a deploy and follows its job', async () => {
+    const dialog = page.getByRole('dialog')
+    await dialog.getByLabel('Git repository').check()
+    await dialog.getByLabel('Repository', { exact: true }).fill('https://git.example.com/acme/shop-theme.git')
+    await dialog.getByLabel('Branch, tag or commit').fill('main')
+    await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+    await dialog.waitFor({ state: 'hidden' })
+    const notice = page.getByRole('status').filter({ hasText: 'Deploying main of https://git.example.com/acme/shop-theme.git to Staging.' })
+    await notice.getByRole('link', { name: /View job/ }).waitFor()
+    await notice.locator('.badge').waitFor()
+    const jobs = await (await page.request.get(`${cp.base}/api/jobs?type=env_deploy&limit=1`)).json()
+    assert.equal(jobs.items[0].environment_id, fx.staging)
+    assert.deepEqual(jobs.items[0].payload.deploy, { source_type: 'git', repository: 'https://git.example.com/acme/shop-theme.git', source_ref: 'main', archive_url: '' })
+    assert.equal(await page.getByRole('button', { name: 'Deploy…' }).isDisabled(), true, 'one change at a time')
+    g.check('releases')
+  })
+
+  it('shows a deploy that failed its check and rolled back as rolled back, a warning', async () => {
+    await page.goto(`${cp.base}/jobs/${fx.releases.rolled_back_job}`)
+    await page.getByRole('heading', { name: /Deploy/, level: 1 }).waitFor()
+    await page.locator('h1 .badge', { hasText: 'rolled back' }).waitFor()
+    const problem = byTestId('job-problem')
+    await problem.getByText(/^Rolled back: The site did not answer its health check/).waitFor()
+    assert.equal(await problem.getAttribute('role'), 'status')
+    assert.equal(await page.getByRole('alert').count(), 0, 'no error box: the site serves as before')
+  })
+})
+
+describe('updates', () => {
+  const updatesUrl = () => `**/api/environments/${fx.production}/updates`
+  const installed = (checked) => ({
+    checked,
+    problem: checked ? '' : 'wordpress.org could not be reached from the node: dial tcp: lookup api.wordpress.org: no such host.',
+    items: [
+      { type: 'core', slug: 'core', name: 'WordPress', version: '6.1.9', available: checked ? '6.4.2' : '', active: true },
+      { type: 'plugin', slug: 'akismet', name: 'Akismet Anti-spam', version: '5.0', available: checked ? '5.3.3' : '', active: true },
+      { type: 'theme', slug: 'twentytwentyfour', name: 'Twenty Twenty-Four', version: '1.0', available: '', active: true },
+    ],
+  })
+  const answer = (checked) => (route) => (route.request().method() === 'GET' ? route.fulfill({ json: installed(checked) }) : route.continue())
+  const table = () => byTestId('updates-table')
+
+  it('says in words when the node cannot be asked', async () => {
+    await page.goto(`${cp.base}/environments/${fx.production}`)
+    await page.locator('section', { has: page.getByRole('heading', { name: 'Updates', level: 2 }) }).getByRole('alert').getByText(/Cannot reach 127\.0\.0\.1:1/).waitFor()
+  })
+
+  it('lists what is installed as an info notice when wordpress.org could not be asked, and updates one item from a package', async () => {
+    await page.route(updatesUrl(), answer(false))
+    await page.goto(`${cp.base}/environments/${fx.production}`)
+    const notice = byTestId('updates-unchecked')
+    await notice.getByText(/lookup api\.wordpress\.org/).waitFor()
+    assert.equal(await notice.getAttribute('role'), 'status')
+    assert.match(await notice.getAttribute('class'), /notice-info/)
+    const akismet = table().locator('tr[data-item="plugin:akismet"]')
+    for (const text of ['Plugin', '5.0', 'unknown', 'yes']) await akismet.getByRole('cell', { name: text, exact: true }).waitFor()
+    assert.equal(await table().getByRole('button', { name: /^Update/ }).count(), 0, 'nothing is known to be available')
+    await page.getByLabel('Update one item').selectOption('plugin:akismet')
+    await page.getByLabel(/^Package URL/).fill('ftp://downloads.example.com/akismet.zip')
+    await page.getByRole('button', { name: 'Update item' }).click()
+    const err = page.locator('[data-field="package_url"] .field-error')
+    await err.waitFor()
+    assert.match(await err.textContent(), /^Package URL must be an http/)
+    await page.getByLabel(/^Package URL/).fill('https://downloads.example.com/akismet.5.3.3.zip')
+    await err.waitFor({ state: 'detached' })
+    await page.getByRole('button', { name: 'Update item' }).click()
+    await page.getByRole('status').filter({ hasText: 'Updating plugin Akismet Anti-spam on Production from a package.' }).getByRole('link', { name: /View job/ }).waitFor()
+    const jobs = await (await page.request.get(`${cp.base}/api/jobs?type=env_update&limit=1`)).json()
+    assert.deepEqual(jobs.items[0].payload.update, { scope: 'plugins', items: ['akismet'], package_url: 'https://downloads.example.com/akismet.5.3.3.zip' })
+    await page.unroute(updatesUrl())
+  })
+
+  it('offers an update per item with one available, and all at once', async () => {
+    await page.route(updatesUrl(), answer(true))
+    await page.goto(`${cp.base}/environments/${fx.production}`)
+    await table().locator('tr[data-item="core:core"]').getByRole('cell', { name: '6.4.2', exact: true }).waitFor()
+    await table().getByRole('button', { name: 'Update plugin Akismet Anti-spam to 5.3.3' }).waitFor()
+    await table().getByRole('button', { name: 'Update WordPress to 6.4.2' }).waitFor()
+    await table().locator('tr[data-item="theme:twentytwentyfour"]').getByRole('cell', { name: 'up to date' }).waitFor()
+    await page.getByRole('button', { name: 'Update all (2)' }).waitFor()
+    assert.equal(await byTestId('updates-unchecked').count(), 0)
+    await page.screenshot({ path: screenshotPath('environment-updates', 1440, 900), fullPage: true })
+    await page.unroute(updatesUrl())
+    g.check('updates')
+  })
+})
+
+describe('release settings', () => {
+  const section = () => page.locator('section', { has: page.getByRole('heading', { name: 'Releases', level: 2 }) })
+
+  it('validates and saves how many releases are kept and whether private sources are allowed', async () => {
+    await page.goto(`${cp.base}/settings`)
+    const s = section()
+    assert.equal(await s.getByLabel('Releases kept').inputValue(), '5')
+    assert.equal(await s.getByLabel('Allow private sources').isChecked(), false)
+    await s.getByLabel('Releases kept').fill('1')
+    await s.getByRole('button', { name: 'Save release settings' }).click()
+    const err = s.locator('[data-field="releases_keep"] .field-error')
+    await err.waitFor()
+    assert.match(await err.textContent(), /^Releases kept must be 2/)
+    await s.getByLabel('Releases kept').fill('8')
+    await s.getByLabel('Allow private sources').check()
+    await s.getByRole('button', { name: 'Save release settings' }).click()
+    await s.getByText('Release settings saved.').waitFor()
+    const st = await (await page.request.get(`${cp.base}/api/settings`)).json()
+    assert.deepEqual([st.releases_keep, st.allow_private_sources], [8, true])
+  })
+})
+
 describe('audit log', () => {
   it('lists changes and filters them by action', async () => {
     await page.goto(`${cp.base}/audit`)
@@ -540,7 +778,7 @@ describe('audit log', () => {
 describe('every page', () => {
   const pages = () => [
     ['login', '/login'], ['sites', '/sites'], ['site', `/sites/${fx.site}`], ['nodes', '/nodes'], ['node', `/nodes/${fx.active_node}`],
-    ['environment', `/environments/${fx.production}`], ['jobs', '/jobs'], ['job', `/jobs/${fx.retried_job}`], ['job-failed', `/jobs/${fx.failed_job}`], ['audit', '/audit'],
+    ['environment', `/environments/${fx.production}`], ['environment-staging', `/environments/${fx.staging}`], ['jobs', '/jobs'], ['job', `/jobs/${fx.retried_job}`], ['job-failed', `/jobs/${fx.failed_job}`], ['audit', '/audit'],
     ['settings', '/settings'], ['not-found', '/sites/nope'],
   ]
 

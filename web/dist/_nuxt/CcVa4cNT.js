@@ -1,1 +1,0 @@
-import{_ as t}from"./BhAzQlcu.js";import{u as e}from"./JSMEGvWH.js";import{e as a,h as n,o as s}from"./DmKwZWp0.js";import"./DIpokQBk.js";const f=a({__name:"[...path]",setup(r){return e({title:"Page not found · Pressluft"}),(_,c)=>{const o=t;return s(),n(o,{what:"Page",back:"/sites","back-label":"Go to sites"})}}});export{f as default};

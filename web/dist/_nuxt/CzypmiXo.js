@@ -1,1 +1,0 @@
-import{N as u,G as r,j as c,a2 as i}from"./DmKwZWp0.js";const h=globalThis.setInterval;function n(){return i("changes",()=>0)}function f(){n().value++}function m(e,s,t=!0){const o=n();let a;u(()=>{a=h(()=>{document.hidden||e()},s)}),r(()=>clearInterval(a)),t&&c(o,()=>{e()})}export{n as a,f as b,h as s,m as u};

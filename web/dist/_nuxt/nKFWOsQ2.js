@@ -1,1 +1,0 @@
-import{g as e}from"./C2CZOZzQ.js";import{e as n,c as o,t as c,n as r,u,o as l,g as m}from"./DmKwZWp0.js";const p=n({__name:"StatusBadge",props:{status:{},label:{},tone:{}},setup(t){const s=t,a=m(()=>`badge badge-${s.tone??e(s.status)}`);return(_,g)=>(l(),o("span",{class:r(u(a))},c(t.label??t.status),3))}}),b=Object.assign(p,{__name:"StatusBadge"});export{b as _};

@@ -8,7 +8,7 @@ AGENT_ARCHS := amd64 arm64
 DATA_DIR ?= $(CURDIR)/.data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: build agents run demo demo-down test test-go test-php test-ansible test-web web e2e bench bench-web bench-php fuzz fuzz-ci deps deps-test deps-e2e
+.PHONY: build agents run demo demo-down test test-go test-php test-ansible test-web web e2e soak bench bench-web bench-php fuzz fuzz-ci deps deps-test deps-e2e
 
 ## build: the control plane with the node agents embedded (bin/pressluft).
 build: agents
@@ -61,6 +61,12 @@ test-ansible:
 ## e2e: the real stack: disposable nodes, SSH, Ansible, nginx, PHP-FPM, MariaDB, WordPress. Needs root.
 e2e: deps-e2e build
 	go test -count=1 -tags e2e -timeout 75m -p 1 -v ./e2e/...
+
+## soak: the crash soak alone: the control plane SIGKILLed SOAK_KILLS times (default 20) while jobs
+## of every kind run on a disposable node (make e2e runs it with 3). PRESSLUFT_SOAK_SEED replays one.
+SOAK_KILLS ?= 20
+soak: deps-e2e build
+	PRESSLUFT_SOAK_KILLS=$(SOAK_KILLS) go test -count=1 -tags e2e -timeout 60m -v -run '^TestCrashSoak$$' ./e2e/
 
 ## bench: prints the figures named in the issues (see bench/README.md).
 bench:

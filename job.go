@@ -32,12 +32,14 @@ type Job struct {
 	CancelRequest bool            `json:"cancel_requested"`
 	ErrorCode     string          `json:"error_code"`
 	ErrorMessage  string          `json:"error_message"`
-	OutputTail    string          `json:"output_tail,omitempty"`
-	Events        []*JobEvent     `json:"events,omitempty"`
-	CreatedAt     time.Time       `json:"created_at"`
-	StartedAt     *time.Time      `json:"started_at"`
-	FinishedAt    *time.Time      `json:"finished_at"`
-	UpdatedAt     time.Time       `json:"updated_at"`
+	// RolledBack is set on a failed job that put back what it had changed.
+	RolledBack bool        `json:"rolled_back"`
+	OutputTail string      `json:"output_tail,omitempty"`
+	Events     []*JobEvent `json:"events,omitempty"`
+	CreatedAt  time.Time   `json:"created_at"`
+	StartedAt  *time.Time  `json:"started_at"`
+	FinishedAt *time.Time  `json:"finished_at"`
+	UpdatedAt  time.Time   `json:"updated_at"`
 	// Duplicate is set on the answer to an enqueue that found a queued or
 	// running job with the same unique key and returned it instead.
 	Duplicate bool `json:"-"`

@@ -129,7 +129,7 @@ func (c *Client) ReadBackup(ctx context.Context, n *pressluft.Node, envName, bac
 		if length >= 0 && length < want {
 			want = length
 		}
-		return &rangeReader{r: r, pipe: pipe, left: want, host: n.Host}, res.Size, nil
+		return &rangeReader{ctx: ctx, r: r, pipe: pipe, left: want, host: n.Host}, res.Size, nil
 	}
 }
 
@@ -151,6 +151,7 @@ func readHeader(r *bufio.Reader) ([]byte, error) {
 
 // rangeReader reads exactly the bytes of a range from the agent's stdout.
 type rangeReader struct {
+	ctx  context.Context
 	r    *bufio.Reader
 	pipe *ssh.Pipe
 	left int64
@@ -166,6 +167,9 @@ func (rr *rangeReader) Read(p []byte) (int, error) {
 	}
 	n, err := rr.r.Read(p)
 	rr.left -= int64(n)
+	if err != nil && rr.ctx.Err() != nil {
+		return n, rr.ctx.Err()
+	}
 	if errors.Is(err, io.EOF) && rr.left > 0 {
 		return n, pressluft.Errorf(pressluft.EAgentLost, "The node agent on %s stopped %d bytes before the end of the range.", rr.host, rr.left)
 	}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"reflect"
@@ -54,12 +55,12 @@ func TestManifestShapesAgree(t *testing.T) {
 
 func TestRangeReaderCountsTheRange(t *testing.T) {
 	t.Parallel()
-	rr := &rangeReader{r: bufio.NewReader(strings.NewReader("0123456789")), left: 4, host: "n"}
+	rr := &rangeReader{ctx: context.Background(), r: bufio.NewReader(strings.NewReader("0123456789")), left: 4, host: "n"}
 	got, err := io.ReadAll(rr)
 	if err != nil || string(got) != "0123" {
 		t.Fatalf("range of 4: %q, %v", got, err)
 	}
-	rr = &rangeReader{r: bufio.NewReader(strings.NewReader("0123")), left: 10, host: "n"}
+	rr = &rangeReader{ctx: context.Background(), r: bufio.NewReader(strings.NewReader("0123")), left: 10, host: "n"}
 	got, err = io.ReadAll(rr)
 	if pressluft.ErrorCode(err) != pressluft.EAgentLost || string(got) != "0123" {
 		t.Fatalf("short stream: %q, %v", got, err)

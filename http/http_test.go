@@ -49,7 +49,9 @@ func newTestServer(tb testing.TB, logger *slog.Logger) *testServer {
 	s.Settings, s.Metrics = sqlite.NewSettingsService(db), sqlite.NewMetricsService(db)
 	s.Backups, s.BackupOps, s.Offsite = sqlite.NewBackupService(db, js), &fakeBackupOps{}, &fakeOffsite{}
 	rs := sqlite.NewReleaseService(db, js)
-	rs.NewKey = func() ([]byte, string, error) { return []byte("PRIVATE KEY"), "ssh-ed25519 AAAATESTDEPLOY pressluft-deploy", nil }
+	rs.NewKey = func() ([]byte, string, error) {
+		return []byte("PRIVATE KEY"), "ssh-ed25519 AAAATESTDEPLOY pressluft-deploy", nil
+	}
 	s.Releases, s.ReleaseOps = rs, &fakeReleaseOps{}
 	s.PublicKey = func() string { return "ssh-ed25519 AAAATEST pressluft" }
 	s.EventPoll = 10e6

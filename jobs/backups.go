@@ -22,16 +22,23 @@ func readBackupPayload(j *pressluft.Job) (*backupPayload, error) {
 	return &pl, nil
 }
 
-func (h *Handlers) backupCreate(ctx context.Context, j *pressluft.Job, p pressluft.Progress) (*pressluft.JobDone, error) {
+// loadBackup reads what a backup job names: its payload, its environment
+// and node, and its backup.
+func (h *Handlers) loadBackup(ctx context.Context, j *pressluft.Job) (*backupPayload, *envScope, *pressluft.Backup, error) {
 	pl, err := readBackupPayload(j)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	sc, err := h.loadEnv(ctx, j.EnvironmentID)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	b, err := h.Backups.FindBackupByID(ctx, pl.BackupID)
+	return pl, sc, b, err
+}
+
+func (h *Handlers) backupCreate(ctx context.Context, j *pressluft.Job, p pressluft.Progress) (*pressluft.JobDone, error) {
+	_, sc, b, err := h.loadBackup(ctx, j)
 	if err != nil {
 		return nil, err
 	}
@@ -127,11 +134,7 @@ func (h *Handlers) trimLocalCopies(ctx context.Context, sc *envScope, p pressluf
 }
 
 func (h *Handlers) backupUpload(ctx context.Context, j *pressluft.Job, p pressluft.Progress) (*pressluft.JobDone, error) {
-	pl, err := readBackupPayload(j)
-	if err != nil {
-		return nil, err
-	}
-	sc, err := h.loadEnv(ctx, j.EnvironmentID)
+	_, sc, b, err := h.loadBackup(ctx, j)
 	if err != nil {
 		return nil, err
 	}
@@ -140,10 +143,10 @@ func (h *Handlers) backupUpload(ctx context.Context, j *pressluft.Job, p presslu
 	} else if t == nil {
 		return nil, pressluft.Errorf(pressluft.EConflict, "No offsite target is set; set one in the settings first.")
 	}
-	if err := h.uploadIfOffsite(ctx, sc, pl.BackupID, p); err != nil {
+	if err := h.uploadIfOffsite(ctx, sc, b.ID, p); err != nil {
 		return nil, err
 	}
-	return &pressluft.JobDone{Result: map[string]any{"backup_id": pl.BackupID}}, nil
+	return &pressluft.JobDone{Result: map[string]any{"backup_id": b.ID}}, nil
 }
 
 func (h *Handlers) backupDelete(ctx context.Context, j *pressluft.Job, p pressluft.Progress) (*pressluft.JobDone, error) {
@@ -218,15 +221,7 @@ var untouchedCodes = map[string]bool{pressluft.EChecksumMismatch: true, pressluf
 // swap, made by the agent), then the control plane's health check. When
 // the check fails, the backup taken first is restored the same way.
 func (h *Handlers) envRestore(ctx context.Context, j *pressluft.Job, p pressluft.Progress) (*pressluft.JobDone, error) {
-	pl, err := readBackupPayload(j)
-	if err != nil {
-		return nil, err
-	}
-	sc, err := h.loadEnv(ctx, j.EnvironmentID)
-	if err != nil {
-		return nil, err
-	}
-	b, err := h.Backups.FindBackupByID(ctx, pl.BackupID)
+	pl, sc, b, err := h.loadBackup(ctx, j)
 	if err != nil {
 		return nil, err
 	}

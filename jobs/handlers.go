@@ -93,10 +93,15 @@ func (h *Handlers) secret(ctx context.Context, name string) (string, error) {
 // checkServes asks the preview URL from the control plane's side: 200, no
 // PHP fatal error, and the title (as WordPress prints it) when one is known.
 func (h *Handlers) checkServes(ctx context.Context, node *pressluft.Node, env *pressluft.Environment, titleHTML string, p pressluft.Progress) error {
+	return h.checkURL(ctx, node, env.PreviewURL, titleHTML, p)
+}
+
+// checkURL asks for u from the control plane until it answers 200 (a few
+// tries), and fails on a PHP error or a missing title.
+func (h *Handlers) checkURL(ctx context.Context, node *pressluft.Node, u, titleHTML string, p pressluft.Progress) error {
 	if h.FetchURL == nil {
 		return nil
 	}
-	u := env.PreviewURL
 	p.Event("health_check", pressluft.LevelInfo, "Requesting "+u+" from the control plane.")
 	var status int
 	var body string
@@ -121,7 +126,11 @@ func (h *Handlers) checkServes(ctx context.Context, node *pressluft.Node, env *p
 	case titleHTML != "" && !strings.Contains(body, titleHTML):
 		return pressluft.Errorf(pressluft.EHealthCheckFailed, "%s does not show the site title %q.", u, titleHTML)
 	}
-	p.Event("health_check", pressluft.LevelInfo, u+" answers 200 with the site's title.")
+	if titleHTML != "" {
+		p.Event("health_check", pressluft.LevelInfo, u+" answers 200 with the site's title.")
+	} else {
+		p.Event("health_check", pressluft.LevelInfo, u+" answers 200.")
+	}
 	return nil
 }
 

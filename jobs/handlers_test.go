@@ -102,8 +102,8 @@ type handlerStack struct {
 	fake  *fakeNode
 	body  string // what every preview URL answers; set before jobs start
 	// bodyFor, when set, answers the nth request of a preview URL instead.
-	bodyFor func(n int) string
-	fetches atomic.Int32
+	bodyFor  func(n int) string
+	fetches  atomic.Int32
 	backups  *sqlite.BackupService
 	releases *sqlite.ReleaseService
 }

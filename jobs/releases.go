@@ -33,6 +33,18 @@ type releaseChange struct {
 // beginChange loads what a release job needs and takes the database
 // snapshot (a retried job finds it taken).
 func (h *Handlers) beginChange(ctx context.Context, j *pressluft.Job, p pressluft.Progress) (*releaseChange, error) {
+	c, err := h.loadChange(ctx, j)
+	if err != nil {
+		return nil, untouched(err)
+	}
+	p.Event("snapshot", pressluft.LevelInfo, "Taking a snapshot of the database first.")
+	if err := h.takeBackup(ctx, c.envScope, c.snapshot, p); err != nil {
+		return nil, untouched(err)
+	}
+	return c, nil
+}
+
+func (h *Handlers) loadChange(ctx context.Context, j *pressluft.Job) (*releaseChange, error) {
 	pl, err := readReleasePayload(j)
 	if err != nil {
 		return nil, err
@@ -48,14 +60,8 @@ func (h *Handlers) beginChange(ctx context.Context, j *pressluft.Job, p pressluf
 	if c.dbPassword, err = h.secret(ctx, pressluft.SecretDBPassword(sc.env.ID)); err != nil {
 		return nil, err
 	}
-	if c.snapshot, err = h.Backups.FindBackupByID(ctx, pl.SnapshotID); err != nil {
-		return nil, err
-	}
-	p.Event("snapshot", pressluft.LevelInfo, "Taking a snapshot of the database first.")
-	if err := h.takeBackup(ctx, sc, c.snapshot, p); err != nil {
-		return nil, untouched(err)
-	}
-	return c, nil
+	c.snapshot, err = h.Backups.FindBackupByID(ctx, pl.SnapshotID)
+	return c, err
 }
 
 // untouched marks an error that happened before the environment changed:
@@ -159,17 +165,9 @@ func (h *Handlers) checkRelease(ctx context.Context, sc *envScope, f *pressluft.
 		return err
 	}
 	for _, path := range sc.env.HealthPaths {
-		u := strings.TrimRight(sc.env.PreviewURL, "/") + path
-		status, body, err := h.FetchURL(ctx, sc.node.Host, u)
-		switch {
-		case err != nil:
-			return pressluft.Errorf(pressluft.EHealthCheckFailed, "%s did not answer: %v", u, err)
-		case status != 200:
-			return pressluft.Errorf(pressluft.EHealthCheckFailed, "%s answered %d, want 200.", u, status)
-		case fatalPage(body):
-			return pressluft.Errorf(pressluft.EHealthCheckFailed, "%s shows a PHP error.", u)
+		if err := h.checkURL(ctx, sc.node, strings.TrimRight(sc.env.PreviewURL, "/")+path, "", p); err != nil {
+			return err
 		}
-		p.Event("health_check", pressluft.LevelInfo, u+" answers 200.")
 	}
 	return nil
 }

@@ -78,7 +78,7 @@ func TestHandlers_DeployRollsBackFilesAndDatabase(t *testing.T) {
 	}
 	j2, _ := s.releases.Deploy(ctx, env.ID, deploy)
 	failed := waitStatus(t, s.q, j2.ID, pressluft.JobFailed)
-	if failed.ErrorCode != pressluft.EHealthCheckFailed || !strings.Contains(failed.ErrorMessage, "Rolled back") {
+	if failed.ErrorCode != pressluft.EHealthCheckFailed || !strings.Contains(failed.ErrorMessage, "Rolled back") || !failed.RolledBack {
 		t.Fatalf("bad deploy = %s %s", failed.ErrorCode, failed.ErrorMessage)
 	}
 	switches := s.fake.called("switch ")

@@ -171,33 +171,54 @@ func (a *agent) backupRestore(ctx context.Context, env *protocol.Env, b *protoco
 }
 
 // restoreLocate finds the backup on the node (in the environment that took
-// it) or fetches it from offsite, and checks the manifest and every part.
+// it) or fetches it from offsite, and checks the manifest and every part. A
+// node copy that fails the check is replaced by the offsite copy when one
+// is given.
 func (a *agent) restoreLocate(ctx context.Context, r *restore, o *protocol.Offsite) (string, *protocol.Manifest, error) {
 	local := backupPathsFor(r.b.Env, r.b.ID).Dir
-	dir := ""
-	switch {
-	case exists(filepath.Join(local, protocol.PartManifest)):
-		dir = local
-	case exists(filepath.Join(r.download, protocol.PartManifest)):
-		dir = r.download // fetched by an earlier run
-	case o != nil:
-		a.event("download", "backup "+r.b.ID+" is not on this node: fetching it from "+o.Bucket+"/"+o.Key)
+	fetch := func() (string, *protocol.Manifest, error) {
+		a.event("download", "fetching backup "+r.b.ID+" from "+o.Bucket+"/"+o.Key)
 		err := a.downloadBackup(ctx, o, r.b.ID, r.b.ManifestSHA256, r.download, func(m *protocol.Manifest) []spaceNeed {
 			return r.spaceFor(m, true)
 		})
 		if err != nil {
 			return "", nil, err
 		}
-		dir = r.download
-	default:
+		return a.verifyBackup(r.download, r.b)
+	}
+	for _, dir := range []string{local, r.download} { // r.download: fetched by a run that was killed
+		if !exists(filepath.Join(dir, protocol.PartManifest)) {
+			continue
+		}
+		_, m, err := a.verifyBackup(dir, r.b)
+		if err == nil {
+			return dir, m, nil
+		}
+		code, msg := errorCode(err)
+		if o == nil || (code != protocol.ErrChecksumMismatch && code != protocol.ErrUnsafeArchive) {
+			return "", nil, err
+		}
+		a.warn("verify", "the copy in "+dir+" is damaged ("+msg+"): using the offsite copy")
+		if err := removeAll(r.download); err != nil {
+			return "", nil, err
+		}
+		return fetch()
+	}
+	if o == nil {
 		return "", nil, errorf(protocol.ErrBackupUnavailable, "backup %s is not on this node (no %s) and no offsite copy was given", r.b.ID, local)
 	}
+	return fetch()
+}
+
+// verifyBackup checks the manifest in dir against the sha256 the backup
+// was recorded with, and every part against the manifest.
+func (a *agent) verifyBackup(dir string, b *protocol.Backup) (string, *protocol.Manifest, error) {
 	start := time.Now()
 	data, err := readManifest(dir)
 	if err != nil {
 		return "", nil, err
 	}
-	m, err := parseManifest(data, r.b.ID, r.b.ManifestSHA256)
+	m, err := parseManifest(data, b.ID, b.ManifestSHA256)
 	if err != nil {
 		return "", nil, err
 	}
@@ -205,7 +226,7 @@ func (a *agent) restoreLocate(ctx context.Context, r *restore, o *protocol.Offsi
 		return "", nil, err
 	}
 	a.event("verify", fmt.Sprintf("backup %s (%s, from %s) is intact: %s checked in %.1f s",
-		r.b.ID, m.Scope, m.Environment, mb(backupSize(m, len(data))), time.Since(start).Seconds()))
+		b.ID, m.Scope, m.Environment, mb(backupSize(m, len(data))), time.Since(start).Seconds()))
 	return dir, m, nil
 }
 

@@ -194,3 +194,38 @@ func TestBackups_FailedJobFailsItsBackup(t *testing.T) {
 		t.Fatalf("a failed backup marked its environment %s", e.Status)
 	}
 }
+
+// A job cancelled before it ever ran leaves its resource as it was; one
+// cancelled while it waits for a retry may have half happened: failed.
+func TestBackups_CancelOfAQueuedRestore(t *testing.T) {
+	t.Parallel()
+	db, _ := mustOpenDB(t)
+	env := activeEnvironment(t, db, "10.77.3.4", "cancel")
+	js := sqlite.NewJobService(db)
+	bs := sqlite.NewBackupService(db, js)
+	sites := sqlite.NewSiteService(db, js)
+	ctx := context.Background()
+	b, _, _ := bs.CreateBackup(ctx, env.ID, pressluft.BackupScopeDB, pressluft.TriggerManual)
+	completeBackup(t, bs, js, b)
+	status := func() string {
+		e, _ := sites.FindEnvironmentByID(ctx, env.ID)
+		return e.Status
+	}
+
+	j, err := bs.RestoreEnvironment(ctx, env.ID, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CancelJob(ctx, j.ID); err != nil || status() != pressluft.StatusActive {
+		t.Fatalf("cancelled before it ran: %v, environment %s", err, status())
+	}
+
+	j, _ = bs.RestoreEnvironment(ctx, env.ID, b.ID)
+	mustClaim(t, js, "w")
+	if st, err := js.Fail(ctx, j.ID, "w", pressluft.Errorf(pressluft.EAgentLost, "killed"), true); err != nil || st != pressluft.JobQueued {
+		t.Fatalf("Fail = %s, %v", st, err)
+	}
+	if got, err := js.CancelJob(ctx, j.ID); err != nil || got.ErrorMessage == "Cancelled before it started." || status() != pressluft.StatusFailed {
+		t.Fatalf("cancelled while waiting for a retry: %+v %v, environment %s", got, err, status())
+	}
+}

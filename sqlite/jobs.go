@@ -29,7 +29,7 @@ type JobService struct {
 func NewJobService(db *DB) *JobService { return &JobService{db: db} }
 
 const jobColumns = `id, type, status, site_id, environment_id, node_id, payload, result, attempt, max_attempts,
-	run_after, timeout_seconds, cancel_requested, error_code, error_message, output_tail, created_at, started_at, finished_at, updated_at`
+	run_after, timeout_seconds, cancel_requested, error_code, error_message, rolled_back, output_tail, created_at, started_at, finished_at, updated_at`
 
 func scanJob(row interface{ Scan(...any) error }) (*pressluft.Job, error) {
 	var j pressluft.Job
@@ -37,7 +37,7 @@ func scanJob(row interface{ Scan(...any) error }) (*pressluft.Job, error) {
 	var started, finished sql.NullString
 	var timeout int64
 	if err := row.Scan(&j.ID, &j.Type, &j.Status, &j.SiteID, &j.EnvironmentID, &j.NodeID, &payload, &result,
-		&j.Attempt, &j.MaxAttempts, &runAfter, &timeout, &j.CancelRequest, &j.ErrorCode, &j.ErrorMessage,
+		&j.Attempt, &j.MaxAttempts, &runAfter, &timeout, &j.CancelRequest, &j.ErrorCode, &j.ErrorMessage, &j.RolledBack,
 		&j.OutputTail, &created, &started, &finished, &updated); err != nil {
 		return nil, err
 	}
@@ -214,11 +214,17 @@ func (s *JobService) CancelJob(ctx context.Context, id string) (*pressluft.Job, 
 	}
 	switch j.Status {
 	case pressluft.JobQueued:
+		// A queued job may be waiting for a retry after an attempt that
+		// ran: only one that never started left its resource untouched.
+		msg := "Cancelled before it started."
+		if j.Attempt > 0 {
+			msg = "Cancelled while waiting to be retried; reset the resource before trying again."
+		}
 		if _, err := tx.Exec(`UPDATE jobs SET status = 'cancelled', error_code = ?, error_message = ?, finished_at = ?, updated_at = ?
-			WHERE id = ? AND status = 'queued'`, pressluft.EJobCancelled, "Cancelled before it started.", ts(tx.now), ts(tx.now), id); err != nil {
+			WHERE id = ? AND status = 'queued'`, pressluft.EJobCancelled, msg, ts(tx.now), ts(tx.now), id); err != nil {
 			return nil, err
 		}
-		if err := addEvent(tx, id, pressluft.JobEvent{Step: "cancelled", Level: pressluft.LevelWarn, Message: "Cancelled before it started."}); err != nil {
+		if err := addEvent(tx, id, pressluft.JobEvent{Step: "cancelled", Level: pressluft.LevelWarn, Message: msg}); err != nil {
 			return nil, err
 		}
 		ref, err := findJobRef(tx, id)
@@ -227,10 +233,10 @@ func (s *JobService) CancelJob(ctx context.Context, id string) (*pressluft.Job, 
 		}
 		// Nothing ran: the resource goes back to what it was, where that
 		// is known; else reset recovers it.
-		if ref.restore != "" {
-			err = markResource(tx, ref, ref.restore, ref.restore, pressluft.EJobCancelled+": Cancelled before it started.")
+		if ref.restore != "" && j.Attempt == 0 {
+			err = markResource(tx, ref, ref.restore, ref.restore, pressluft.EJobCancelled+": "+msg)
 		} else {
-			err = failResource(tx, ref, pressluft.EJobCancelled, "Cancelled before it started.")
+			err = failResource(tx, ref, pressluft.EJobCancelled, msg)
 		}
 		if err != nil {
 			return nil, err

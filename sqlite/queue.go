@@ -116,12 +116,12 @@ func (s *JobService) Fail(ctx context.Context, id, workerID string, jerr error, 
 			return "", err
 		}
 	} else {
-		if _, err := tx.Exec(`UPDATE jobs SET status = 'failed', worker_id = '', lease_expires_at = NULL, error_code = ?,
-			error_message = ?, finished_at = ?, updated_at = ? WHERE id = ?`, code, msg, ts(tx.now), ts(tx.now), id); err != nil {
-			return "", err
-		}
 		untouched := code == pressluft.ENodeUnreachable && pressluft.IsUntouched(jerr) && ref.restore != ""
 		rolledBack := pressluft.IsRolledBack(jerr) && ref.restore != ""
+		if _, err := tx.Exec(`UPDATE jobs SET status = 'failed', worker_id = '', lease_expires_at = NULL, error_code = ?,
+			error_message = ?, rolled_back = ?, finished_at = ?, updated_at = ? WHERE id = ?`, code, msg, rolledBack, ts(tx.now), ts(tx.now), id); err != nil {
+			return "", err
+		}
 		ev := code + ": " + msg
 		if untouched {
 			ev += " Nothing ran on the node; what the job would have changed is as it was."

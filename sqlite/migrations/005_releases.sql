@@ -8,3 +8,7 @@ ALTER TABLE releases ADD COLUMN snapshot_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE releases ADD COLUMN job_id TEXT NOT NULL DEFAULT '';
 
 ALTER TABLE environments ADD COLUMN health_paths TEXT NOT NULL DEFAULT '[]';
+
+-- A failed job that put back what it had changed (a deploy, update,
+-- rollback or restore whose health check failed).
+ALTER TABLE jobs ADD COLUMN rolled_back INTEGER NOT NULL DEFAULT 0;

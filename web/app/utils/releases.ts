@@ -186,6 +186,7 @@ export const RELEASE_JOBS: ReadonlySet<string> = new Set(['env_deploy', 'env_upd
 export interface RollbackJobLike {
   type?: string
   status: string
+  rolled_back?: boolean
   events?: readonly { step: string, level: string }[]
 }
 
@@ -195,7 +196,10 @@ export interface RollbackJobLike {
  * failed, but the site is not broken.
  */
 export function rolledBack(j: RollbackJobLike): boolean {
-  return j.status === 'failed' && RELEASE_JOBS.has(j.type ?? '') && !!j.events?.some((e) => e.step === 'rollback' && e.level === 'info')
+  if (j.status !== 'failed') return false
+  // The API says so (lists carry no events); older jobs tell by their events.
+  if (j.rolled_back) return true
+  return RELEASE_JOBS.has(j.type ?? '') && !!j.events?.some((e) => e.step === 'rollback' && e.level === 'info')
 }
 
 export interface LastChange {

@@ -1,1 +1,0 @@
-import{_ as t}from"./wkOq2oJ6.js";import{u as e}from"./ChFv3uVx.js";import{e as a,y as n,o as s}from"./DvARfRwl.js";import"./CSRF19yH.js";const f=a({__name:"[...path]",setup(r){return e({title:"Page not found · Pressluft"}),(_,c)=>{const o=t;return s(),n(o,{what:"Page",back:"/sites","back-label":"Go to sites"})}}});export{f as default};

@@ -8,7 +8,7 @@ AGENT_ARCHS := amd64 arm64
 DATA_DIR ?= $(CURDIR)/.data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: build agents run demo demo-down test test-go test-php test-ansible test-web web e2e soak bench bench-web bench-php fuzz fuzz-ci deps deps-test deps-e2e
+.PHONY: build agents run demo demo-down test test-go test-php test-ansible test-web web e2e soak bench bench-backup bench-web bench-php fuzz fuzz-ci deps deps-test deps-e2e
 
 ## build: the control plane with the node agents embedded (bin/pressluft).
 build: agents
@@ -71,6 +71,12 @@ soak: deps-e2e build
 ## bench: prints the figures named in the issues (see bench/README.md).
 bench:
 	go test -run '^$$' -bench . -benchtime 1x ./bench/
+
+## bench-backup: backup, offsite upload and restore of a 1 GB site (half database, half uploads)
+## beside the same work done by hand on the node, on a disposable node; prints FIGURE lines.
+bench-backup: deps-e2e build
+	PRESSLUFT_BACKUP_FIGURE_MB=1000 go test -count=1 -tags e2e -timeout 60m -v \
+		-run 'TestNodesAndSites/^(provision_a_bare_node|backups_and_restore)$$/^(figure.*)?$$' ./e2e/
 
 ## bench-web: the dashboard's first-load bytes and time to interactive with 200 sites (Chromium).
 bench-web: deps-test

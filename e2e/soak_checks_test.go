@@ -15,9 +15,10 @@ import (
 )
 
 // record keeps what the API reports done right before a kill: terminal
-// jobs, active environments and sites. It returns the jobs this process
-// runs (claimed since it started; a job still running from before a kill
-// waits for its lease to expire).
+// jobs, active sites and environments, completed backups (but the database
+// snapshots of releases, which go with their release when it is pruned).
+// It returns the jobs this process runs (claimed since it started; a job
+// still running from before a kill waits for its lease to expire).
 func (sk *soak) record(since time.Time) []string {
 	sk.t.Helper()
 	jobs := sk.mustJobs()
@@ -25,9 +26,9 @@ func (sk *soak) record(since time.Time) []string {
 	if err != nil || code != 200 {
 		sk.t.Fatalf("sites: %d %v", code, err)
 	}
-	type envRow struct{ id, siteID string }
+	type row struct{ id, owner string }
 	var sites []string
-	var envs, backups []envRow
+	var envs, backups []row
 	for _, it := range list["items"].([]any) {
 		site := it.(map[string]any)
 		if site["status"] == "active" {
@@ -40,15 +41,15 @@ func (sk *soak) record(since time.Time) []string {
 		for _, e := range page["items"].([]any) {
 			env := e.(map[string]any)
 			if env["status"] == "active" {
-				envs = append(envs, envRow{str(env["id"]), str(site["id"])})
+				envs = append(envs, row{str(env["id"]), str(site["id"])})
 			}
 			code, list, err := sk.do("GET", "/api/environments/"+str(env["id"])+"/backups", nil)
 			if err != nil || code != 200 {
 				continue
 			}
 			for _, b := range list["items"].([]any) {
-				if b := b.(map[string]any); b["status"] == "completed" {
-					backups = append(backups, envRow{str(b["id"]), str(env["id"])})
+				if b := b.(map[string]any); b["status"] == "completed" && b["trigger"] != pressluft.TriggerSnapshot {
+					backups = append(backups, row{str(b["id"]), str(env["id"])})
 				}
 			}
 		}
@@ -70,19 +71,20 @@ func (sk *soak) record(since time.Time) []string {
 		sk.activeSites[id] = true
 	}
 	for _, e := range envs {
-		sk.activeEnvs[e.id] = e.siteID
+		sk.activeEnvs[e.id] = e.owner
 	}
 	for _, b := range backups {
-		sk.doneBackups[b.id] = b.siteID
+		sk.doneBackups[b.id] = b.owner
 	}
 	slices.Sort(running)
 	return running
 }
 
 // lostRows compares what was recorded before the kills with the end state:
-// a terminal job must keep its status, an active environment or site must
-// still exist unless a delete job removed it, a succeeded create must have
-// left its environment with a release, and a succeeded delete its rows gone.
+// a terminal job must keep its status; an active site or environment, or a
+// completed backup, must still exist unless a delete removed it; a
+// succeeded create must have left its environment with a release, and a
+// succeeded delete its rows gone.
 func (sk *soak) lostRows(a *api, all []map[string]any) int {
 	t := sk.t
 	jobs := map[string]map[string]any{}
@@ -174,9 +176,10 @@ func (sk *soak) lostRows(a *api, all []map[string]any) int {
 // recover brings every resource back the way a user would: a failed node
 // by provisioning it again (the node's reset), a failed environment or site
 // by reset, and an environment that was never created completely (reset
-// refuses it) by deleting it. It returns what needed manual repair, what
-// reset recovered, and what was removed by delete.
-func (sk *soak) recover(a *api) (manual, reset, deleted int) {
+// refuses it) or failed while being deleted by deleting it (again). It
+// returns what needed manual repair, what reset recovered, and what was
+// removed by deleting.
+func (sk *soak) recover(a *api, all []map[string]any) (manual, reset, deleted int) {
 	t := sk.t
 	switch n := a.must("GET", "/api/nodes/"+sk.nodeID, nil, 200); n["status"] {
 	case "active":
@@ -196,12 +199,29 @@ func (sk *soak) recover(a *api) (manual, reset, deleted int) {
 		t.Errorf("node is %v with no job running: %v", n["status"], n["last_error"])
 		return manual, reset, deleted
 	}
+	// remove deletes an environment again (a production one with its site).
+	remove := func(env map[string]any, why string) bool {
+		path := "/api/environments/" + str(env["id"])
+		if env["type"] == "production" {
+			path = "/api/sites/" + str(env["site_id"])
+		}
+		job := a.waitJob(a.must("DELETE", path, nil, 202)["job_id"].(string), 10*time.Minute)
+		if job["status"] != "succeeded" {
+			manual++
+			t.Errorf("environment %v %s, and deleting it failed:\n%s", env["system_name"], why, describeJob(job))
+			return false
+		}
+		deleted++
+		t.Logf("environment %v %s (%v); deleting it removed it", env["system_name"], why, env["last_error"])
+		return true
+	}
 	for _, it := range a.must("GET", "/api/sites", nil, 200)["items"].([]any) {
 		siteID := str(it.(map[string]any)["id"])
 		site := a.must("GET", "/api/sites/"+siteID, nil, 200)
 		envs := soakEnvs(site)
-		// Copies first: a site whose production was never created goes as a whole.
-		for i := len(envs) - 1; i >= 0; i-- {
+		gone := false
+		// Copies first: a site whose production goes, goes as a whole.
+		for i := len(envs) - 1; i >= 0 && !gone; i-- {
 			env := envs[i]
 			for _, b := range a.must("GET", "/api/environments/"+str(env["id"])+"/backups", nil, 200)["items"].([]any) {
 				if b := b.(map[string]any); !oneOf(b["status"], "completed", "failed", "expired") {
@@ -218,24 +238,18 @@ func (sk *soak) recover(a *api) (manual, reset, deleted int) {
 				t.Errorf("environment %v is %v with no job running: %v", env["system_name"], env["status"], env["last_error"])
 				continue
 			}
+			// A delete cut short is finished by deleting again, not undone.
+			if last := lastJobOf(all, env); last != nil && oneOf(last["type"], pressluft.JobEnvDelete, pressluft.JobSiteDelete) {
+				gone = remove(env, "failed while being deleted") && env["type"] == "production"
+				continue
+			}
 			code, m, _ := a.call("POST", "/api/environments/"+str(env["id"])+"/reset", nil)
 			switch {
 			case code == 200 && m["status"] == "active":
 				reset++
 				t.Logf("environment %v was failed (%v); reset made it active", env["system_name"], env["last_error"])
 			case code == 409 && m["code"] == pressluft.EResetValidation && env["current_release_id"] == "":
-				path := "/api/environments/" + str(env["id"])
-				if env["type"] == "production" {
-					path = "/api/sites/" + siteID
-				}
-				job := a.waitJob(a.must("DELETE", path, nil, 202)["job_id"].(string), 10*time.Minute)
-				if job["status"] != "succeeded" {
-					manual++
-					t.Errorf("environment %v was never created completely, and deleting it failed:\n%s", env["system_name"], describeJob(job))
-					continue
-				}
-				deleted++
-				t.Logf("environment %v was never created completely (%v); reset refused, delete removed it", env["system_name"], env["last_error"])
+				gone = remove(env, "was never created completely; reset refused it") && env["type"] == "production"
 			default:
 				manual++
 				t.Errorf("environment %v is failed (%v), and reset answered %d %v", env["system_name"], env["last_error"], code, m)
@@ -254,6 +268,21 @@ func (sk *soak) recover(a *api) (manual, reset, deleted int) {
 		}
 	}
 	return manual, reset, deleted
+}
+
+// lastJobOf returns the newest job that marks an environment (of its own,
+// or its site's delete); ids sort by creation.
+func lastJobOf(all []map[string]any, env map[string]any) map[string]any {
+	var last map[string]any
+	for _, j := range all {
+		kind, _ := pressluft.KindOf(str(j["type"]))
+		mine := kind.Marks == pressluft.MarksEnvironment && j["environment_id"] == env["id"] ||
+			kind.Marks == pressluft.MarksSite && j["site_id"] == env["site_id"]
+		if mine && (last == nil || str(j["id"]) > str(last["id"])) {
+			last = j
+		}
+	}
+	return last
 }
 
 // checkServes requests every active environment's preview URL over the
@@ -296,8 +325,8 @@ func (sk *soak) checkServes(a *api) int {
 			link, err := sk.node.Exec(ctxFor(sk.t, time.Minute), "readlink", "/srv/pressluft/"+str(env["system_name"])+"/current")
 			if serving := filepath.Base(strings.TrimSpace(link)); err != nil || serving != recorded {
 				bad++
-				sk.t.Errorf("active environment %v: the node serves release %q, the control plane records %q as current (%v)",
-					env["system_name"], serving, recorded, err)
+				sk.t.Errorf("active environment %v: the node serves release %q, the control plane records %q as current (%v)\n%s",
+					env["system_name"], serving, recorded, err, sk.history(a, env))
 				continue
 			}
 			served++
@@ -305,6 +334,22 @@ func (sk *soak) checkServes(a *api) int {
 	}
 	sk.t.Logf("%d active environment(s) serve their site's title, from the release the control plane records", served)
 	return bad
+}
+
+// history renders an environment's jobs with their events, and its
+// releases on the node, for a failure message.
+func (sk *soak) history(a *api, env map[string]any) string {
+	var b strings.Builder
+	for _, j := range sk.mustJobs() {
+		if j["environment_id"] == env["id"] {
+			job := a.must("GET", "/api/jobs/"+str(j["id"]), nil, 200)
+			fmt.Fprintf(&b, "job %v (attempt %v of %v, created %v, finished %v): %s", job["id"], job["attempt"], job["max_attempts"],
+				job["created_at"], job["finished_at"], describeJob(job))
+		}
+	}
+	out, _ := sk.node.Exec(ctxFor(sk.t, time.Minute), "sh", "-c", "cd /srv/pressluft/"+str(env["system_name"])+
+		" && ls -la --time-style=full-iso current releases/")
+	return b.String() + "on the node:\n" + out
 }
 
 // leftovers lists environment directories on the node that no environment

@@ -40,7 +40,8 @@ type soak struct {
 	offsite map[string]any
 	content string
 
-	warming atomic.Bool // before the first kill: creations only
+	warming atomic.Bool  // before the first kill: creations only
+	logs    bytes.Buffer // the control plane's log of each start before the last
 
 	mu       sync.Mutex
 	names    int             // sites and environments created

@@ -21,9 +21,9 @@ import (
 )
 
 // soakKinds says how the crash soak starts a job of each kind, the way a
-// user or the scheduler does. start returns what it started (a job id, or
-// what was made due), or "" when the soak's state offers nothing to act on
-// now. A kind without an entry fails the soak: adding a kind adds its line.
+// user or the scheduler does. Each returns what it started (a job id, or
+// what it made due), or "" when the soak's state offers nothing to act on
+// now. A kind without an entry fails the soak: adding a kind adds its entry.
 var soakKinds = map[string]func(sk *soak, st *soakState) (string, error){
 	pressluft.JobNodeProvision: func(sk *soak, st *soakState) (string, error) {
 		if st.inFlight[pressluft.JobNodeProvision] > 0 || !oneOf(st.node["status"], "active", "failed", "unreachable") {
@@ -206,7 +206,7 @@ func (sk *soak) periodicDue(st *soakState, name string) (string, error) {
 			return err
 		}
 		defer tx.Rollback()
-		// The store's time format; a value it cannot parse counts as due too.
+		// In the store's own time format.
 		now := time.Now().UTC().Format("2006-01-02T15:04:05.000000000Z")
 		if _, err := tx.Exec(`UPDATE periodic_jobs SET next_run_at = ? WHERE name = ?`, now, name); err != nil {
 			return err

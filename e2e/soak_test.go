@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -24,7 +25,7 @@ import (
 const (
 	soakMaxSites    = 4 // live sites
 	soakMaxEnvs     = 2 // environments per site
-	soakMaxInFlight = 6 // queued and running jobs
+	soakMaxInFlight = 6 // jobs queued or running, retries waiting for their time aside
 )
 
 // TestCrashSoak SIGKILLs the control plane at random moments while jobs of
@@ -74,7 +75,7 @@ func TestCrashSoak(t *testing.T) {
 
 	all := sk.mustJobs()
 	lost := sk.lostRows(a, all)
-	manual, reset, deleted := sk.recover(a)
+	manual, reset, deleted := sk.recover(a, all)
 	manual += sk.checkServes(a)
 	leftovers := sk.leftovers(a)
 	sk.explainFailures(a, all)
@@ -86,13 +87,19 @@ func TestCrashSoak(t *testing.T) {
 
 	t.Logf("FIGURE crash soak: %d kills, %d stuck jobs, %d lost rows, %d resources needing manual repair, %d recovered by reset",
 		kills, stuck, lost, manual, reset)
-	t.Logf("crash soak detail: %d of %d kills hit running jobs; %d never-created environment(s) removed by delete; %d leftover(s) on the node; %d jobs; seed %d; %s in all",
+	t.Logf("crash soak detail: %d of %d kills hit running jobs; %d environment(s) never created completely or cut short while being deleted, removed by deleting; %d leftover(s) on the node; %d jobs; seed %d; %s in all",
 		hits, kills, deleted, leftovers, len(all), seed, time.Since(began).Round(time.Second))
 	if stuck+lost+manual > 0 {
 		t.Errorf("crash soak: %d stuck jobs, %d lost rows, %d resources needing manual repair (seed %d)", stuck, lost, manual, seed)
 	}
 	if t.Failed() {
-		t.Logf("control plane log since the last start (tail):\n%s", tail(sk.s.cp.log.String(), 60))
+		// Every process's log, for what the failures above name.
+		sk.logs.WriteString(sk.s.cp.log.String())
+		path := filepath.Join(os.TempDir(), fmt.Sprintf("pressluft-soak-%d.log", seed))
+		if err := os.WriteFile(path, []byte(sk.logs.String()), 0o600); err != nil {
+			t.Log(err)
+		}
+		t.Logf("control plane log since the last start (tail):\n%s\nthe logs of every start: %s", tail(sk.s.cp.log.String(), 60), path)
 	}
 }
 
@@ -115,7 +122,8 @@ func soakSettings(t *testing.T) (kills int, seed uint64) {
 // target and a server of deploy content.
 func newSoak(t *testing.T, seed uint64) *soak {
 	s := newStack(t)
-	node := s.up(t, "sk-soak")
+	// Named per process: a soak alone (make soak) may run beside make e2e.
+	node := s.up(t, fmt.Sprintf("sk-soak-%d", os.Getpid()%100000))
 	nodeID := s.addNode(t, "soak", node.IP, 22, "root")
 	if job, took := s.provision(t, nodeID); job["status"] != "succeeded" {
 		t.Fatalf("provisioning the soak's node:\n%s", describeJob(job))
@@ -186,6 +194,7 @@ func (sk *soak) killRepeatedly(kills int, rng *rand.Rand) (hits int) {
 			hits++
 		}
 		t.Logf("kill %d/%d: SIGKILL pid %d with %d job(s) running %v", i, kills, pid, len(running), running)
+		sk.logs.WriteString(cp.log.String())
 		started = time.Now()
 		cp.start()
 	}

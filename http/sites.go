@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/pressluft/pressluft"
 )
@@ -149,6 +150,46 @@ func (s *Server) handleEnvReset(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if err := s.serveRecordedRelease(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	env, err := s.Sites.ResetEnvironment(r.Context(), id)
 	s.reply(w, r, http.StatusOK, env, err)
 }
+
+// serveRecordedRelease makes the node serve the release the control plane
+// records as a failed environment's current one, before reset marks it
+// active: a job whose worker died on its last attempt after it switched
+// releases leaves the node serving a release that was never recorded.
+func (s *Server) serveRecordedRelease(ctx context.Context, envID string) error {
+	env, err := s.Sites.FindEnvironmentByID(ctx, envID)
+	if err != nil || env.Status != pressluft.StatusFailed || env.CurrentReleaseID == "" {
+		return nil // reset refuses what it cannot recover, and says why
+	}
+	node, err := s.Nodes.FindNodeByID(ctx, env.NodeID)
+	if err != nil || node.Status != pressluft.NodeActive {
+		return nil
+	}
+	rel, err := s.Releases.FindReleaseByID(ctx, env.CurrentReleaseID)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 45*time.Second) // within the server's write timeout
+	defer cancel()
+	facts, err := s.ReleaseOps.SwitchRelease(ctx, node, env.Spec(rel.Dir(), ""), rel.Dir(), noProgress{})
+	if err == nil && (facts == nil || !facts.Installed || !facts.DBOK) {
+		err = pressluft.Errorf(pressluft.EHealthCheckFailed, "WordPress does not report itself installed with its database reachable.")
+	}
+	if err != nil {
+		return pressluft.Errorf(pressluft.EResetValidation, "The node could not serve release %s, the environment's current one, again: %s The environment stays failed.",
+			rel.Dir(), pressluft.ErrorMessage(err))
+	}
+	return nil
+}
+
+// noProgress drops the progress of node work done outside a job.
+type noProgress struct{}
+
+func (noProgress) Event(string, string, string) {}
+func (noProgress) Output(string)                {}

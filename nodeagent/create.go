@@ -20,6 +20,7 @@ func (a *agent) envCreate(ctx context.Context, env *protocol.Env, in *protocol.I
 	// the install runs while they are put in service.
 	var installed struct {
 		AlreadyInstalled bool `json:"already_installed"`
+		Restarted        bool `json:"restarted"` // an install cut short was removed first
 	}
 	stdin := map[string]any{
 		"url": cleanURL(env.URL), "title": in.Title, "admin_user": in.AdminUser,
@@ -33,6 +34,8 @@ func (a *agent) envCreate(ctx context.Context, env *protocol.Env, in *protocol.I
 			}
 			if installed.AlreadyInstalled {
 				a.event("install", "WordPress was already installed: left as it is")
+			} else if installed.Restarted {
+				a.event("install", "removed an install that was cut short; installed WordPress at "+cleanURL(env.URL))
 			} else {
 				a.event("install", "installed WordPress at "+cleanURL(env.URL))
 			}

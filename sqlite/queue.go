@@ -116,8 +116,14 @@ func (s *JobService) Fail(ctx context.Context, id, workerID string, jerr error, 
 			return "", err
 		}
 	} else {
-		untouched := code == pressluft.ENodeUnreachable && pressluft.IsUntouched(jerr) && ref.restore != ""
-		rolledBack := pressluft.IsRolledBack(jerr) && ref.restore != ""
+		// What this attempt left as it was, an earlier one stopped half way
+		// (its worker lost, or shut down) may have changed.
+		interrupted, err := wasInterrupted(tx, id)
+		if err != nil {
+			return "", err
+		}
+		untouched := code == pressluft.ENodeUnreachable && pressluft.IsUntouched(jerr) && ref.restore != "" && !interrupted
+		rolledBack := pressluft.IsRolledBack(jerr) && ref.restore != "" && !interrupted
 		if _, err := tx.Exec(`UPDATE jobs SET status = 'failed', worker_id = '', lease_expires_at = NULL, error_code = ?,
 			error_message = ?, rolled_back = ?, finished_at = ?, updated_at = ? WHERE id = ?`, code, msg, rolledBack, ts(tx.now), ts(tx.now), id); err != nil {
 			return "", err
@@ -141,6 +147,14 @@ func (s *JobService) Fail(ctx context.Context, id, workerID string, jerr error, 
 		}
 	}
 	return status, tx.Commit()
+}
+
+// wasInterrupted reports whether an attempt of the job stopped half way:
+// its worker was lost (rescued) or a shutdown handed it back (released).
+func wasInterrupted(tx *Tx, id string) (bool, error) {
+	var n int
+	err := tx.QueryRow(`SELECT COUNT(*) FROM job_events WHERE job_id = ? AND step IN ('rescued', 'released')`, id).Scan(&n)
+	return n > 0, err
 }
 
 // cancelledRunning is the message of a job stopped while it ran.

@@ -1139,6 +1139,14 @@ function pl_validate_url(string $url): array
 // Commands (run after WordPress is loaded)
 // ---------------------------------------------------------------------------
 
+/**
+ * Written last by install. is_blog_installed() is true as soon as wp_install()
+ * has written its default options, so an install cut short (its process
+ * stopped with the job) would pass for a finished one: without its title,
+ * administrator or URLs.
+ */
+const PL_INSTALLED_OPTION = 'pressluft_installed';
+
 function pl_cmd_install(array $in): array
 {
     global $wp_rewrite;
@@ -1147,8 +1155,14 @@ function pl_cmd_install(array $in): array
             throw new Pl_Error('invalid_input', "stdin field '$key' is required");
         }
     }
+    $restarted = false;
     if (is_blog_installed()) {
-        return ['already_installed' => true];
+        if (get_option(PL_INSTALLED_OPTION)) {
+            return ['already_installed' => true];
+        }
+        // Only the install cut short wrote to the new environment's database.
+        pl_drop_wordpress_tables();
+        $restarted = true;
     }
     $url = untrailingslashit($in['url']);
     if (!is_email($in['admin_email'])) {
@@ -1168,8 +1182,21 @@ function pl_cmd_install(array $in): array
     // Rules are rebuilt on the first request, with the theme and plugins loaded.
     delete_option('rewrite_rules');
     wp_cache_flush();
+    update_option(PL_INSTALLED_OPTION, '1');
 
-    return ['already_installed' => false, 'user_id' => $userId, 'url' => $url, 'db_version' => (int) get_option('db_version')];
+    return ['already_installed' => false, 'restarted' => $restarted, 'user_id' => $userId, 'url' => $url,
+        'db_version' => (int) get_option('db_version')];
+}
+
+/** Drops the tables of this WordPress (its prefix, in its own database). */
+function pl_drop_wordpress_tables(): void
+{
+    global $wpdb;
+    $tables = $wpdb->get_col($wpdb->prepare('SHOW TABLES LIKE %s', $wpdb->esc_like($wpdb->prefix) . '%'));
+    foreach ($tables as $table) {
+        $wpdb->query('DROP TABLE IF EXISTS `' . str_replace('`', '``', $table) . '`');
+    }
+    wp_cache_flush();
 }
 
 function pl_cmd_option_get(string $name): array

@@ -8,7 +8,7 @@ import (
 	"github.com/pressluft/pressluft"
 )
 
-// fakeReleaseOps answers the updates list; jobs do the rest.
+// fakeReleaseOps answers the updates list; reset tests replace SwitchRelease (reset_test.go).
 type fakeReleaseOps struct{}
 
 func (fakeReleaseOps) BuildRelease(context.Context, *pressluft.Node, pressluft.EnvSpec, pressluft.DeploySource, pressluft.Progress) (*pressluft.ReleaseFacts, error) {

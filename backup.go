@@ -37,6 +37,7 @@ const (
 	TriggerSchedule   = "schedule"
 	TriggerPreRestore = "pre_restore"
 	TriggerSnapshot   = "snapshot" // the database before a deploy, update or rollback
+	TriggerPrePromote = "pre_promote"
 )
 
 // The parts of a backup, as files in its directory on the node and as

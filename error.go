@@ -63,6 +63,16 @@ const (
 	EDownloadFailed      = "download_failed"      // an archive or package URL did not deliver the whole file
 	EUpdateUnavailable   = "update_unavailable"   // no package URL was given and wordpress.org cannot be asked
 	EUpdateFailed        = "update_failed"        // WordPress's upgrader failed; nothing was switched
+	EDriftNotClean       = "drift_not_clean"      // the latest drift check is not clean, or older than 15 minutes
+	EBackupNotFresh      = "backup_not_fresh"     // the promotion's target has no completed full backup from the last 60 minutes
+	EBaselineMissing     = "baseline_missing"     // the environment has no record of its source at copy time
+	EPromotionInvalid    = "promotion_invalid"    // a promotion from production, to itself, or to another site's environment
+)
+
+// Error codes of request bodies a route takes whole (an uploaded archive).
+const (
+	ELengthRequired   = "length_required"        // the body came without Content-Length
+	EUnsupportedMedia = "unsupported_media_type" // the body's Content-Type is not one the route takes
 )
 
 // Error is the one error type of the project. Code is stable; Message is

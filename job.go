@@ -158,6 +158,11 @@ type JobDone struct {
 	// NodeStatus is the job's node's new status ("" leaves it).
 	NodeStatus string
 	NodeFacts  *NodeFacts
+	// Baseline replaces the baseline of its environment.
+	Baseline *Baseline
+	// DriftCheck is recorded, and its result becomes its environment's
+	// drift status.
+	DriftCheck *DriftCheck
 }
 
 // PeriodicJob is a job the scheduler enqueues once every period.

@@ -19,6 +19,8 @@ const (
 	JobEnvDeploy       = "env_deploy"
 	JobEnvUpdate       = "env_update"
 	JobReleaseRollback = "release_rollback"
+	JobDriftCheck      = "drift_check"
+	JobEnvPromote      = "env_promote"
 	JobNoop            = "noop" // does nothing; measures the engine's own cost
 )
 
@@ -72,6 +74,8 @@ func JobKinds() []JobKind {
 		{Type: JobEnvDeploy, Timeout: 30 * time.Minute, MaxAttempts: 3, Lock: LockSite, Marks: MarksEnvironment},
 		{Type: JobEnvUpdate, Timeout: 30 * time.Minute, MaxAttempts: 3, Lock: LockSite, Marks: MarksEnvironment},
 		{Type: JobReleaseRollback, Timeout: 30 * time.Minute, MaxAttempts: 3, Lock: LockSite, Marks: MarksEnvironment},
+		{Type: JobDriftCheck, Timeout: 10 * time.Minute, MaxAttempts: 2, Lock: LockSite, Marks: MarksNothing},
+		{Type: JobEnvPromote, Timeout: time.Hour, MaxAttempts: 3, Lock: LockSite, Marks: MarksEnvironment},
 		{Type: JobBackupCleanup, Timeout: 5 * time.Minute, MaxAttempts: 1, Lock: LockNone, Marks: MarksNothing},
 		{Type: JobSessionCleanup, Timeout: time.Minute, MaxAttempts: 1, Lock: LockNone, Marks: MarksNothing},
 		{Type: JobNoop, Timeout: time.Minute, MaxAttempts: 3, Lock: LockSite, Marks: MarksNothing},

@@ -2,6 +2,7 @@ package pressluft
 
 import (
 	"context"
+	"io"
 	"net/url"
 	"regexp"
 	"strings"
@@ -35,6 +36,9 @@ type DeploySource struct {
 	// ArchivePath is an archive already on the node (an upload through the
 	// control plane), under the environment's tmp directory.
 	ArchivePath string
+	// Environment is, for a promotion (type "environment"), the system
+	// name of the environment on the same node whose wp-content is copied.
+	Environment string
 	// MaxBytes bounds the download and the unpacked size.
 	MaxBytes int64
 	// AllowPrivate lets the archive URL or repository name a private,
@@ -116,6 +120,32 @@ type DeployRequest struct {
 	Repository string `json:"repository"`  // git
 	SourceRef  string `json:"source_ref"`  // git: branch, tag or commit
 	ArchiveURL string `json:"archive_url"` // archive
+	// Upload is an archive the request's body carried, already on the
+	// node: set by the control plane, never read from JSON.
+	Upload *ArchiveUpload `json:"-"`
+}
+
+// MaxUploadBytes bounds an archive uploaded as a deploy's request body.
+const MaxUploadBytes = 512 << 20
+
+// ArchiveUpload is an archive streamed through the control plane into the
+// environment's tmp directory on its node, for one deploy.
+type ArchiveUpload struct {
+	ID     string `json:"id"`
+	Path   string `json:"path"` // relative to the environment's root: tmp/upload-<id>.archive
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// UploadOps puts uploaded archives on nodes and takes them away (the node
+// agent).
+type UploadOps interface {
+	// ReceiveUpload streams exactly size bytes of body into upload id of
+	// the environment. A body over max is refused before a byte is sent;
+	// a body that ends early leaves nothing on the node.
+	ReceiveUpload(ctx context.Context, n *Node, envName, id string, size, max int64, body io.Reader) (*ArchiveUpload, error)
+	// DiscardUpload removes upload id; one already gone is no error.
+	DiscardUpload(ctx context.Context, n *Node, envName, id string) error
 }
 
 // UpdateRequest is what POST /api/environments/{id}/updates asks for.
@@ -125,6 +155,10 @@ type UpdateRequest struct {
 	// PackageURL installs this package instead of wordpress.org's: for
 	// core, or for the one item named.
 	PackageURL string `json:"package_url"`
+	// VerifyOnClone applies the update to a temporary copy of the
+	// environment first; the live environment is updated only when the
+	// copy passes its checks.
+	VerifyOnClone bool `json:"verify_on_clone,omitempty"`
 }
 
 // RollbackRequest is what POST /api/environments/{id}/rollback asks for.
@@ -139,6 +173,8 @@ var (
 	gitRefPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$`)
 	gitRepoPattern = regexp.MustCompile(`^(https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/-]+|ssh://[A-Za-z0-9._-]+@[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/-]+|git://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/-]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+)$`)
 	slugPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,99}$`)
+	// uploadIDPattern is the agent's shape of an upload id.
+	uploadIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 )
 
 // Validate checks a deploy request.
@@ -153,6 +189,14 @@ func (d *DeployRequest) Validate() error {
 			return FieldError("archive_url", "archive_url is for source_type archive.")
 		}
 	case ReleaseArchive:
+		if d.Upload != nil {
+			if d.ArchiveURL != "" || d.Repository != "" || d.SourceRef != "" {
+				return FieldError("archive_url", "An uploaded archive is the deploy's whole source.")
+			} else if !uploadIDPattern.MatchString(d.Upload.ID) || d.Upload.Path != "tmp/upload-"+d.Upload.ID+".archive" {
+				return Errorf(EBadRequest, "The upload is not named as the node agent names it.")
+			}
+			return nil
+		}
 		if err := ValidateSourceURL("archive_url", d.ArchiveURL); err != nil {
 			return err
 		} else if d.Repository != "" || d.SourceRef != "" {
@@ -257,6 +301,10 @@ type ReleasePayload struct {
 		// RestoreSnapshotID is the database backup to restore ("" keeps the database).
 		RestoreSnapshotID string `json:"restore_snapshot_id"`
 	} `json:"rollback,omitempty"`
+	Promote *PromotePayload `json:"promote,omitempty"`
+	// Upload is the archive an env_deploy builds from, on the node; the
+	// job removes it when it ends.
+	Upload *ArchiveUpload `json:"upload,omitempty"`
 	// SnapshotID is the database backup the job takes first.
 	SnapshotID string `json:"snapshot_id"`
 }

@@ -77,7 +77,10 @@ type Environment struct {
 	ObjectCache         bool   `json:"object_cache"`
 	DriftStatus         string `json:"drift_status"`
 	PromotionPreset     string `json:"promotion_preset"`
-	LastError           string `json:"last_error"`
+	// ProtectedTables are tables a promotion from this environment leaves
+	// alone besides the preset's (with PresetCustom, the only ones).
+	ProtectedTables []string `json:"protected_tables"`
+	LastError       string   `json:"last_error"`
 	// HealthPaths are checked besides the home page after a deploy, an
 	// update or a rollback.
 	HealthPaths []string  `json:"health_paths"`
@@ -98,9 +101,9 @@ func (e *Environment) Validate() error {
 		return FieldError("type", "type must be staging or clone.")
 	}
 	switch e.PromotionPreset {
-	case "", "content-protect", "commerce-protect":
+	case "", PresetContent, PresetCommerce, PresetCustom:
 	default:
-		return FieldError("promotion_preset", "promotion_preset must be content-protect or commerce-protect.")
+		return FieldError("promotion_preset", "promotion_preset must be content-protect, commerce-protect or custom.")
 	}
 	return nil
 }
@@ -132,6 +135,15 @@ func PreviewHost(systemName, nodeHost, previewDomain string) string {
 	return systemName + "." + strings.NewReplacer(".", "-", ":", "-").Replace(nodeHost) + ".sslip.io"
 }
 
+// PreviewURL is an environment's preview URL: https under the preview
+// domain (a wildcard certificate), else plain http under sslip.io.
+func PreviewURL(systemName, nodeHost, previewDomain string) string {
+	if previewDomain != "" {
+		return "https://" + PreviewHost(systemName, nodeHost, previewDomain)
+	}
+	return "http://" + PreviewHost(systemName, nodeHost, previewDomain)
+}
+
 // SiteCreate is what POST /api/sites asks for.
 type SiteCreate struct {
 	Name       string `json:"name"`
@@ -158,6 +170,8 @@ type EnvironmentCreate struct {
 	Type                string `json:"type"`
 	SourceEnvironmentID string `json:"source_environment_id"`
 	PromotionPreset     string `json:"promotion_preset"`
+	// ProtectedTables must exist in the source (names without *).
+	ProtectedTables []string `json:"protected_tables"`
 }
 
 // SiteService stores sites and environments and starts the jobs that change them.

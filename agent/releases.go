@@ -16,7 +16,8 @@ var _ pressluft.ReleaseOps = (*Client)(nil)
 func (c *Client) BuildRelease(ctx context.Context, n *pressluft.Node, env pressluft.EnvSpec, src pressluft.DeploySource, p pressluft.Progress) (*pressluft.ReleaseFacts, error) {
 	req := protocol.Request{Op: protocol.OpReleaseBuild, Env: &protocol.Env{Name: env.Name, ReleaseID: env.ReleaseID},
 		Deploy: &protocol.Deploy{Type: src.Type, Repository: src.Repository, Ref: src.Ref, DeployKey: src.DeployKey,
-			ArchiveURL: src.ArchiveURL, ArchivePath: src.ArchivePath, MaxBytes: src.MaxBytes, AllowPrivate: src.AllowPrivate}}
+			ArchiveURL: src.ArchiveURL, ArchivePath: src.ArchivePath, Environment: src.Environment, MaxBytes: src.MaxBytes,
+			AllowPrivate: src.AllowPrivate}}
 	return c.releaseCall(ctx, n, req, p, src.DeployKey)
 }
 

@@ -47,9 +47,12 @@ func newStack(t *testing.T) *stack {
 	return &stack{lab: lab, cp: cp, api: a, pub: pub}
 }
 
-// up boots a node that the control plane's key may log in to.
+// up boots a node that the control plane's key may log in to. Its name
+// gets PRESSLUFT_E2E_NODE_PREFIX in front, so runs side by side on one
+// machine keep to their own nodes.
 func (s *stack) up(t *testing.T, name string) *testnode.Node {
 	t.Helper()
+	name = os.Getenv("PRESSLUFT_E2E_NODE_PREFIX") + name
 	n, err := s.lab.Up(ctxFor(t, 5*time.Minute), name, testnode.WithAuthorizedKey(s.pub), testnode.WithDeployUser())
 	if err != nil {
 		t.Fatalf("boot node %s: %v", name, err)
@@ -192,6 +195,7 @@ func TestNodesAndSites(t *testing.T) {
 	t.Run("the node agent", func(t *testing.T) { testAgent(t, s, web, nodeID) })
 	t.Run("backups and restore", func(t *testing.T) { testBackups(t, s, web, nodeID) })
 	t.Run("releases, deploys and updates", func(t *testing.T) { testReleases(t, s, web, nodeID) })
+	t.Run("drift checks and promotion", func(t *testing.T) { testPromotion(t, s, web, nodeID) })
 
 	t.Run("a stopped sshd makes the node unreachable, and jobs fail fast", func(t *testing.T) {
 		inNode(t, web, "systemctl", "stop", "ssh.service")

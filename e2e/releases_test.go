@@ -79,6 +79,28 @@ func pluginZip(t *testing.T, slug, version string) []byte {
 	return buf.Bytes()
 }
 
+// themeZip is a WordPress theme package: <slug>/style.css and index.php.
+func themeZip(t *testing.T, slug, version string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, body := range themeFiles(slug, version) {
+		w, _ := zw.Create(strings.TrimPrefix(name, "wp-content/themes/"))
+		w.Write([]byte(body))
+	}
+	zw.Close()
+	return buf.Bytes()
+}
+
+// themeFiles are the files of a minimal theme under wp-content/themes/.
+func themeFiles(slug, version string) map[string]string {
+	dir := "wp-content/themes/" + slug + "/"
+	return map[string]string{
+		dir + "style.css": fmt.Sprintf("/*\nTheme Name: %s\nVersion: %s\n*/\n", slug, version),
+		dir + "index.php": "<?php\n// A theme without a template of its own: WordPress falls back to this file.\n",
+	}
+}
+
 func pluginFile(slug, version string) string {
 	return fmt.Sprintf("<?php\n/*\nPlugin Name: %s\nVersion: %s\n*/\n", slug, version)
 }
@@ -214,6 +236,8 @@ func testReleases(t *testing.T, s *stack, web *testnode.Node, nodeID string) {
 		serves(t)
 	})
 
+	t.Run("deploy from an uploaded archive", func(t *testing.T) { testUploadDeploys(t, s, web, envID, env, site, serves) })
+
 	t.Run("a plugin that fatals is rolled back with the database", func(t *testing.T) {
 		before := releases()[0].(map[string]any)["id"]
 		fatal := `<?php
@@ -318,5 +342,105 @@ bad_plugin_undefined_function();
 		t.Logf("FIGURE deploy of a %.0f MB wp-content archive, API call to the new release serving: %s; raw download + extract + copy + switch on the node %s: %.2f× (goal ≤ 5 s and ≤ 2×)",
 			float64(len(archive))/1e6, took.Round(100*time.Millisecond), rawTook.Round(100*time.Millisecond), float64(took)/float64(rawTook))
 		t.Logf("where the deploy's time went:\n%s", describeJob(job))
+	})
+
+	version := func(t *testing.T, slug string) string {
+		t.Helper()
+		for _, it := range s.api.must("GET", "/api/environments/"+envID+"/updates", nil, 200)["items"].([]any) {
+			if m := it.(map[string]any); m["slug"] == slug {
+				return m["version"].(string)
+			}
+		}
+		return ""
+	}
+	// Nothing of a temporary copy is left on the node: its name starts
+	// with the site's slug and "-vf-".
+	noTrialLeft := func(t *testing.T) {
+		t.Helper()
+		out := inNode(t, web, "sh", "-c", "ls -d /srv/pressluft/rls-vf-* /etc/nginx/sites-enabled/rls-vf-* /etc/php/*/fpm/pool.d/rls-vf-* "+
+			"/etc/cron.d/pressluft-rls-vf-* /run/php/pl-rls-vf-* 2>/dev/null; getent passwd | grep '^rls-vf-'; "+
+			`mariadb -N -e "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'rls\\_vf\\_%'; `+
+			`SELECT User FROM mysql.global_priv WHERE User LIKE 'rls\\_vf\\_%'"; true`)
+		if strings.TrimSpace(out) != "" {
+			t.Fatalf("left of the temporary copy on the node:\n%s", out)
+		}
+	}
+	stepsOf := func(job map[string]any) map[string]int {
+		n := map[string]int{}
+		for _, ev := range job["events"].([]any) {
+			n[ev.(map[string]any)["step"].(string)]++
+		}
+		return n
+	}
+	s.api.must("PUT", "/api/environments/"+envID+"/health-paths", map[string]any{"paths": []string{"/wp-login.php"}}, 200)
+	defer s.api.must("PUT", "/api/environments/"+envID+"/health-paths", map[string]any{"paths": []string{}}, 200)
+
+	t.Run("a theme update from a local zip, tried on a temporary copy first", func(t *testing.T) {
+		extra := themeFiles("e2e-theme", "1.0")
+		if job := act(t, "deploy", map[string]any{"source_type": "archive", "archive_url": files.put("theme.tar.gz", tarGz(t, site(extra)))}); job["status"] != "succeeded" {
+			t.Fatalf("deploy of the theme:\n%s", describeJob(job))
+		}
+		if v := version(t, "e2e-theme"); v != "1.0" {
+			t.Fatalf("e2e-theme is %q after the deploy", v)
+		}
+		start := time.Now()
+		job := act(t, "updates", map[string]any{"scope": "themes", "items": []string{"e2e-theme"}, "verify_on_clone": true,
+			"package_url": files.put("e2e-theme.2.0.zip", themeZip(t, "e2e-theme", "2.0"))})
+		took := time.Since(start)
+		if job["status"] != "succeeded" || job["result"].(map[string]any)["verified_on_clone"] != true {
+			t.Fatalf("update:\n%s", describeJob(job))
+		}
+		steps := stepsOf(job)
+		for _, step := range []string{"verify_copy", "verify_update", "verify_check", "verify_cleanup", "snapshot", "build"} {
+			if steps[step] == 0 {
+				t.Fatalf("no %s event:\n%s", step, describeJob(job))
+			}
+		}
+		t.Logf("FIGURE theme update from a local zip tried on a temporary copy first, API call to the new release serving: %s", took.Round(100*time.Millisecond))
+		t.Logf("where the verified update's time went:\n%s", describeJob(job))
+		serves(t)
+		if v := version(t, "e2e-theme"); v != "2.0" {
+			t.Fatalf("e2e-theme is %q after the update", v)
+		}
+		noTrialLeft(t)
+	})
+
+	t.Run("an update whose temporary copy fails never touches the live site", func(t *testing.T) {
+		// The plugin runs on every page once active; its next version fatals on load.
+		inNode(t, web, "mariadb", "rls_production", "-e",
+			`UPDATE wp_options SET option_value='a:1:{i:0;s:31:"e2e-updatable/e2e-updatable.php";}' WHERE option_name='active_plugins'`)
+		serves(t)
+		was := version(t, "e2e-updatable")
+		before := s.api.must("GET", "/api/environments/"+envID, nil, 200)["current_release_id"]
+		kept := len(releases())
+		var zbuf bytes.Buffer
+		zw := zip.NewWriter(&zbuf)
+		w, _ := zw.Create("e2e-updatable/e2e-updatable.php")
+		fmt.Fprint(w, pluginFile("e2e-updatable", "3.0")+"e2e_updatable_undefined_function();\n")
+		zw.Close()
+		start := time.Now()
+		job := act(t, "updates", map[string]any{"scope": "plugins", "items": []string{"e2e-updatable"}, "verify_on_clone": true,
+			"package_url": files.put("e2e-updatable.3.0.zip", zbuf.Bytes())})
+		took := time.Since(start)
+		if job["status"] != "failed" || (job["error_code"] != "health_check_failed" && job["error_code"] != "update_failed") ||
+			!strings.HasSuffix(fmt.Sprint(job["error_message"]), "The live environment was not changed.") {
+			t.Fatalf("update of a plugin that fatals:\n%s", describeJob(job))
+		}
+		t.Logf("FIGURE refused update tried on a temporary copy, API call to the job's end: %s", took.Round(100*time.Millisecond))
+		t.Logf("the refused update:\n%s", describeJob(job))
+		if steps := stepsOf(job); steps["snapshot"] != 0 || steps["build"] != 0 || steps["verify_cleanup"] == 0 {
+			t.Fatalf("the live environment was touched, or the copy not removed:\n%s", describeJob(job))
+		}
+		if e := s.api.must("GET", "/api/environments/"+envID, nil, 200); e["status"] != "active" || e["current_release_id"] != before {
+			t.Fatalf("after the refused update: %v", e)
+		}
+		if n := len(releases()); n != kept {
+			t.Fatalf("%d releases after the refused update, want %d", n, kept)
+		}
+		serves(t)
+		if v := version(t, "e2e-updatable"); v != was {
+			t.Fatalf("e2e-updatable is %q after the refused update, want %q", v, was)
+		}
+		noTrialLeft(t)
 	})
 }

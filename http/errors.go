@@ -47,6 +47,13 @@ var statusOf = map[string]int{
 	pressluft.EOffsiteFailed:       http.StatusBadGateway,
 	pressluft.EInsufficientSpace:   http.StatusInsufficientStorage,
 	pressluft.ERangeNotSatisfiable: http.StatusRequestedRangeNotSatisfiable,
+	pressluft.ELengthRequired:      http.StatusLengthRequired,
+	pressluft.EUnsupportedMedia:    http.StatusUnsupportedMediaType,
+	pressluft.EArchiveTooLarge:     http.StatusRequestEntityTooLarge,
+	pressluft.EDriftNotClean:       http.StatusConflict,
+	pressluft.EBackupNotFresh:      http.StatusConflict,
+	pressluft.EBaselineMissing:     http.StatusConflict,
+	pressluft.EPromotionInvalid:    http.StatusUnprocessableEntity,
 }
 
 // ErrorStatus returns the HTTP status for an error code.

@@ -53,6 +53,7 @@ func newTestServer(tb testing.TB, logger *slog.Logger) *testServer {
 		return []byte("PRIVATE KEY"), "ssh-ed25519 AAAATESTDEPLOY pressluft-deploy", nil
 	}
 	s.Releases, s.ReleaseOps = rs, &fakeReleaseOps{}
+	s.Promotions, s.PromoteOps = sqlite.NewPromotionService(db, js), fakePromoteOps{}
 	s.PublicKey = func() string { return "ssh-ed25519 AAAATEST pressluft" }
 	s.EventPoll = 10e6
 	if err := s.Open("127.0.0.1:0"); err != nil {

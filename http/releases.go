@@ -37,11 +37,20 @@ func releaseJob[T any](s *Server, w http.ResponseWriter, r *http.Request, start 
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": j.ID, "environment_id": id})
+	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": j.ID, "environment_id": j.EnvironmentID})
 }
 
+// handleDeploy takes a JSON request, or the archive itself as the body.
 func (s *Server) handleDeploy(w http.ResponseWriter, r *http.Request) {
-	releaseJob(s, w, r, s.Releases.Deploy)
+	switch ct := bodyType(r); {
+	case archiveTypes[ct]:
+		s.handleDeployUpload(w, r)
+	case ct == "" || ct == "application/json":
+		releaseJob(s, w, r, s.Releases.Deploy)
+	default:
+		s.writeError(w, r, pressluft.Errorf(pressluft.EUnsupportedMedia,
+			"A deploy is a JSON request (application/json) or an archive as the body (application/zip, application/gzip, application/zstd or application/octet-stream), not %s.", clipField(ct)))
+	}
 }
 
 func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request) {

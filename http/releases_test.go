@@ -50,7 +50,7 @@ func TestAPI_Releases(t *testing.T) {
 	if e := c.expect("GET", env, "", 200, ""); e["status"] != pressluft.StatusDeploying {
 		t.Fatalf("environment = %v", e)
 	}
-	c.expect("POST", env+"/updates", `{"scope":"plugins"}`, 409, pressluft.EConflict)
+	c.expect("POST", env+"/updates", `{"scope":"plugins","verify_on_clone":true}`, 409, pressluft.EConflict)
 	items := c.expect("GET", env+"/backups", "", 200, "")["items"].([]any)
 	if len(items) != 1 || items[0].(map[string]any)["trigger"] != "snapshot" || items[0].(map[string]any)["job_id"] != acc["job_id"] {
 		t.Fatalf("the deploy's snapshot = %v", items)

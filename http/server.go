@@ -30,6 +30,12 @@ type Server struct {
 	Releases pressluft.ReleaseService
 	// ReleaseOps asks nodes what an environment runs (GET …/updates).
 	ReleaseOps pressluft.ReleaseOps
+	// Uploads streams archives uploaded for a deploy to nodes.
+	Uploads pressluft.UploadOps
+	// Promotions starts drift checks and promotions; PromoteOps asks nodes
+	// which tables an environment has (protected tables must exist).
+	Promotions pressluft.PromotionService
+	PromoteOps pressluft.PromoteOps
 	// BackupOps reads backups on nodes; Offsite reaches the offsite target.
 	BackupOps pressluft.BackupOps
 	Offsite   pressluft.OffsiteClient

@@ -108,6 +108,21 @@ func (s *Server) handleEnvCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if len(in.ProtectedTables) > 0 {
+		// Named tables must exist in the source the copy is made from.
+		known, err := s.tablesOf(r.Context(), in.ProtectedTables, in.SourceEnvironmentID)
+		if err == nil && known != nil {
+			p := pressluft.Protection{Preset: in.PromotionPreset, Tables: in.ProtectedTables}
+			if p.Preset == "" {
+				p.Preset = pressluft.PresetContent
+			}
+			err = p.Validate(known)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	env, j, err := s.Sites.CreateEnvironment(r.Context(), id, in)
 	if err != nil {
 		s.writeError(w, r, err)

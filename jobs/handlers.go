@@ -23,6 +23,15 @@ type Handlers struct {
 	Envs     pressluft.EnvOps
 	Backup   pressluft.BackupOps
 	Release  pressluft.ReleaseOps
+	// Uploads removes the archives uploaded for deploys.
+	Uploads pressluft.UploadOps
+	// Settings gives the preview domain of the temporary copies an update
+	// is tried on.
+	Settings pressluft.SettingsService
+	// Promote reads environments' state and moves tables for drift checks
+	// and promotions; Promotions stores their baselines and results.
+	Promote    pressluft.PromoteOps
+	Promotions pressluft.PromotionService
 	// FetchURL fetches a preview URL from the control plane, reaching the
 	// node by address with the preview host name as Host header.
 	FetchURL func(ctx context.Context, nodeHost, url string) (status int, body string, err error)
@@ -49,6 +58,8 @@ func (h *Handlers) Register(r *Runner) error {
 		pressluft.JobEnvDeploy:       h.envDeploy,
 		pressluft.JobEnvUpdate:       h.envUpdate,
 		pressluft.JobReleaseRollback: h.releaseRollback,
+		pressluft.JobDriftCheck:      h.driftCheck,
+		pressluft.JobEnvPromote:      h.envPromote,
 		pressluft.JobNoop:            func(context.Context, *pressluft.Job, pressluft.Progress) (*pressluft.JobDone, error) { return nil, nil },
 	}
 	for _, k := range pressluft.JobKinds() {

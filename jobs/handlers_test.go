@@ -102,10 +102,13 @@ type handlerStack struct {
 	fake  *fakeNode
 	body  string // what every preview URL answers; set before jobs start
 	// bodyFor, when set, answers the nth request of a preview URL instead.
-	bodyFor  func(n int) string
+	bodyFor func(n int) string
+	// page, when set, answers by URL first (ok false: as without it).
+	page     func(url string) (status int, body string, ok bool)
 	fetches  atomic.Int32
 	backups  *sqlite.BackupService
 	releases *sqlite.ReleaseService
+	promos   *sqlite.PromotionService
 }
 
 func newHandlerStack(t *testing.T) *handlerStack {
@@ -134,16 +137,21 @@ func newHandlerStack(t *testing.T) *handlerStack {
 		t.Fatal(err)
 	}
 	r := newRunner(q)
-	s.backups, s.releases = sqlite.NewBackupService(db, q), sqlite.NewReleaseService(db, q)
+	s.backups, s.releases, s.promos = sqlite.NewBackupService(db, q), sqlite.NewReleaseService(db, q), sqlite.NewPromotionService(db, q)
 	h := &jobs.Handlers{Nodes: s.nodes, Sites: s.sites, Secrets: s.sec, Auth: sqlite.NewAuthService(db), Config: s.fake, Envs: s.fake,
-		Backups: s.backups, Backup: s.fake, Releases: s.releases, Release: s.fake,
-		HealthRetryDelay: time.Millisecond,
+		Backups: s.backups, Backup: s.fake, Releases: s.releases, Release: s.fake, Uploads: s.fake, Promote: s.fake, Promotions: s.promos,
+		Settings: sqlite.NewSettingsService(db), HealthRetryDelay: time.Millisecond,
 		FetchURL: func(_ context.Context, host, url string) (int, string, error) {
 			if host != s.node.Host {
 				t.Errorf("preview fetched from %s, want the node %s", host, s.node.Host)
 			}
 			if !strings.HasPrefix(url, "http://acme-") {
 				t.Errorf("fetched %s", url)
+			}
+			if s.page != nil {
+				if status, body, ok := s.page(url); ok {
+					return status, body, nil
+				}
 			}
 			if s.bodyFor != nil {
 				return 200, s.bodyFor(int(s.fetches.Add(1))), nil

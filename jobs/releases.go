@@ -37,11 +37,20 @@ func (h *Handlers) beginChange(ctx context.Context, j *pressluft.Job, p pressluf
 	if err != nil {
 		return nil, untouched(err)
 	}
-	p.Event("snapshot", pressluft.LevelInfo, "Taking a snapshot of the database first.")
-	if err := h.takeBackup(ctx, c.envScope, c.snapshot, p); err != nil {
-		return nil, untouched(err)
+	if err := h.snapshotFirst(ctx, c, p); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// snapshotFirst takes the database snapshot of a change before anything
+// else changes the environment.
+func (h *Handlers) snapshotFirst(ctx context.Context, c *releaseChange, p pressluft.Progress) error {
+	p.Event("snapshot", pressluft.LevelInfo, "Taking a snapshot of the database first.")
+	if err := h.takeBackup(ctx, c.envScope, c.snapshot, p); err != nil {
+		return untouched(err)
+	}
+	return nil
 }
 
 func (h *Handlers) loadChange(ctx context.Context, j *pressluft.Job) (*releaseChange, error) {
@@ -70,7 +79,7 @@ func untouched(err error) error {
 	return &pressluft.Error{Code: pressluft.ErrorCode(err), Message: pressluft.ErrorMessage(err), Details: pressluft.ErrorDetails(err), RolledBack: true}
 }
 
-func (h *Handlers) envDeploy(ctx context.Context, j *pressluft.Job, p pressluft.Progress) (*pressluft.JobDone, error) {
+func (h *Handlers) deployRelease(ctx context.Context, j *pressluft.Job, p pressluft.Progress) (*pressluft.JobDone, error) {
 	c, err := h.beginChange(ctx, j, p)
 	if err != nil {
 		return nil, err
@@ -80,6 +89,9 @@ func (h *Handlers) envDeploy(ctx context.Context, j *pressluft.Job, p pressluft.
 		return nil, pressluft.Errorf(pressluft.EBadRequest, "Job payload is not readable.")
 	}
 	src := pressluft.DeploySource{Type: d.SourceType, Repository: d.Repository, Ref: d.SourceRef, ArchiveURL: d.ArchiveURL}
+	if up := c.payload.Upload; up != nil {
+		src.ArchivePath = up.Path
+	}
 	if src.AllowPrivate, err = h.Releases.AllowPrivateSources(ctx); err != nil {
 		return nil, err
 	}
@@ -100,15 +112,15 @@ func (h *Handlers) envDeploy(ctx context.Context, j *pressluft.Job, p pressluft.
 	}
 	ref := f.Ref
 	if ref == "" {
-		ref = d.SourceRef + d.ArchiveURL
+		ref = d.SourceRef + d.ArchiveURL + uploadRef(c.payload.Upload)
 	}
 	return h.switchTo(ctx, c, rel, d.SourceType, ref, f, p)
 }
 
 func (h *Handlers) envUpdate(ctx context.Context, j *pressluft.Job, p pressluft.Progress) (*pressluft.JobDone, error) {
-	c, err := h.beginChange(ctx, j, p)
+	c, err := h.loadChange(ctx, j)
 	if err != nil {
-		return nil, err
+		return nil, untouched(err)
 	}
 	u := c.payload.Update
 	if u == nil {
@@ -116,6 +128,16 @@ func (h *Handlers) envUpdate(ctx context.Context, j *pressluft.Job, p pressluft.
 	}
 	allow, err := h.Releases.AllowPrivateSources(ctx)
 	if err != nil {
+		return nil, untouched(err)
+	}
+	if u.VerifyOnClone {
+		// Before the snapshot: an update the copy refuses leaves the live
+		// environment exactly as it was.
+		if err := h.verifyOnClone(ctx, c, u.Spec(allow), p); err != nil {
+			return nil, err
+		}
+	}
+	if err := h.snapshotFirst(ctx, c, p); err != nil {
 		return nil, err
 	}
 	rel := pressluft.ReleaseIDFor(j)
@@ -127,7 +149,13 @@ func (h *Handlers) envUpdate(ctx context.Context, j *pressluft.Job, p pressluft.
 	for _, line := range f.Changed {
 		p.Event("build", pressluft.LevelInfo, "Updated "+line+".")
 	}
-	return h.switchTo(ctx, c, rel, pressluft.ReleaseUpdate, strings.Join(f.Changed, "; "), f, p)
+	done, err := h.switchTo(ctx, c, rel, pressluft.ReleaseUpdate, strings.Join(f.Changed, "; "), f, p)
+	if done != nil {
+		if m, ok := done.Result.(map[string]any); ok {
+			m["verified_on_clone"] = u.VerifyOnClone
+		}
+	}
+	return done, err
 }
 
 // switchTo serves release rel, checks it and keeps it, or rolls files and

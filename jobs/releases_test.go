@@ -25,6 +25,12 @@ func (f *fakeNode) UpdateRelease(_ context.Context, _ *pressluft.Node, env press
 	if err := f.record("update " + env.ReleaseID); err != nil {
 		return nil, err
 	}
+	f.mu.Lock()
+	err := f.fail["update"] // any release
+	f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	return &pressluft.ReleaseFacts{ReleaseID: env.ReleaseID, Changed: []string{"plugin hello-dolly 1.6 → 1.7.2"}}, nil
 }
 

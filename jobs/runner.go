@@ -61,8 +61,8 @@ func (r *Runner) Wake() {
 // jobs (up to Grace) and returns.
 func (r *Runner) Run(ctx context.Context) {
 	// Jobs outlive the claim loop's context by the grace period.
-	jobCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopJobs()
+	jobCtx, stopJobs := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stopJobs(errShutdown)
 	slots := make(chan struct{}, r.Concurrency)
 	rescue := time.NewTicker(max(r.Lease/3, 100*time.Millisecond))
 	defer rescue.Stop()
@@ -121,7 +121,7 @@ loop:
 	case <-done:
 	case <-time.After(r.Grace):
 		r.Logger.Warn("grace period over; stopping running jobs")
-		stopJobs()
+		stopJobs(errShutdown)
 		<-done
 	}
 }

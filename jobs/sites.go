@@ -101,6 +101,12 @@ func (h *Handlers) envCreate(ctx context.Context, j *pressluft.Job, p pressluft.
 	if err != nil {
 		return nil, err
 	}
+	// The source's state is read before the copy: a change made while the
+	// copy runs then shows as drift, never the other way round.
+	base, err := h.baselineOf(ctx, sc.node, sc.env, src, p)
+	if err != nil {
+		return nil, err
+	}
 	rel := pressluft.ReleaseIDFor(j)
 	facts, err := h.Envs.CopyEnv(ctx, sc.node, sc.env.Spec(rel, dbPassword), src.Spec("", ""), p)
 	if err != nil {
@@ -111,7 +117,9 @@ func (h *Handlers) envCreate(ctx context.Context, j *pressluft.Job, p pressluft.
 	}
 	result := map[string]any{"preview_url": sc.env.PreviewURL, "release_id": rel, "source_environment_id": src.ID,
 		"copied": facts.Copied, "search_replace": facts.SearchReplace}
-	return created(sc.env, rel, pressluft.ReleaseInitial, "copy of "+src.SystemName, result), nil
+	done := created(sc.env, rel, pressluft.ReleaseInitial, "copy of "+src.SystemName, result)
+	done.Baseline = base
+	return done, nil
 }
 
 // removeEnv deletes one environment from its node.

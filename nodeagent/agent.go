@@ -66,6 +66,10 @@ func Serve(ctx context.Context, opt Options) int {
 	if req.Op == protocol.OpBackupRead {
 		return serveRead(w, opt.Stdout, req)
 	}
+	if req.Op == protocol.OpArchiveReceive {
+		// Raw input: stdin carries the archive, so its EOF is not watched.
+		return serveReceive(ctx, w, in, req)
+	}
 	if opt.CancelOnEOF {
 		go func() {
 			_, _ = io.Copy(io.Discard, in)
@@ -145,6 +149,10 @@ func (a *agent) dispatch(ctx context.Context, req *protocol.Request) (any, error
 	if req.Op == protocol.OpEnvHealth {
 		return a.envHealth(ctx, req.Env)
 	}
+	if req.Op == protocol.OpArchiveDiscard {
+		// Only the upload's own names are touched: no lock.
+		return struct{}{}, discardUpload(protocol.Root, req.Env.Name, req.Upload.ID)
+	}
 	if req.Op == protocol.OpEnvUpdates {
 		// Reads files and asks wordpress.org: no lock, like env_health.
 		return a.envUpdates(ctx, req.Env)
@@ -181,6 +189,10 @@ func (a *agent) dispatch(ctx context.Context, req *protocol.Request) (any, error
 		return a.releaseSwitch(ctx, req.Env)
 	case protocol.OpReleasePrune:
 		return a.releasePrune(ctx, req.Env, req.Prune)
+	case protocol.OpEnvState:
+		return a.envState(ctx, req.Env)
+	case protocol.OpDBPromote:
+		return a.dbPromote(ctx, req.Env, req.Source, req.Promote)
 	}
 	return nil, errorf(protocol.ErrUnknownOp, "unknown operation %q", req.Op)
 }

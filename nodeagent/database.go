@@ -52,8 +52,15 @@ func (a *agent) dropDatabase(ctx context.Context, env *protocol.Env) error {
 // copyDatabase streams the source database into the target: mysqldump and
 // mariadb joined by a pipe, no shell and no file in between.
 func (a *agent) copyDatabase(ctx context.Context, from, to string) error {
-	dump := prepare(ctx, command{argv: []string{"mysqldump", "--single-transaction", "--quick", "--hex-blob",
-		"--no-tablespaces", "--default-character-set=utf8mb4", "--", from}})
+	return a.copyTables(ctx, from, to, nil)
+}
+
+// copyTables streams the named tables of from (all of them when none are
+// named) into to, in one consistent snapshot of from.
+func (a *agent) copyTables(ctx context.Context, from, to string, tables []string) error {
+	argv := append([]string{"mysqldump", "--single-transaction", "--quick", "--hex-blob",
+		"--no-tablespaces", "--default-character-set=utf8mb4", "--", from}, tables...)
+	dump := prepare(ctx, command{argv: argv})
 	load := prepare(ctx, command{argv: []string{"mariadb", "--default-character-set=utf8mb4", "--", to}})
 	pr, pw, err := os.Pipe()
 	if err != nil {

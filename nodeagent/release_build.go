@@ -24,6 +24,7 @@ func (a *agent) releaseBuild(ctx context.Context, env *protocol.Env, d *protocol
 	}
 	if res, ok := r.built(); ok {
 		a.event("release", "release "+r.id+" was built by an earlier run: left as it is")
+		dropUpload(r, d)
 		return res, nil
 	}
 	if err := r.clean(); err != nil {
@@ -49,9 +50,12 @@ func (a *agent) releaseBuild(ctx context.Context, env *protocol.Env, d *protocol
 			return err
 		},
 		func(ctx context.Context) (err error) {
-			if d.Type == "git" {
+			switch d.Type {
+			case "git":
 				ref, stats, err = a.stageGit(ctx, r, d, max)
-			} else {
+			case "environment":
+				stats, err = a.stageEnvironment(ctx, r, d.Environment)
+			default:
 				stats, err = a.stageArchive(ctx, r, d, max)
 			}
 			return err
@@ -71,12 +75,42 @@ func (a *agent) releaseBuild(ctx context.Context, env *protocol.Env, d *protocol
 	if err != nil {
 		return nil, err
 	}
-	if d.ArchivePath != "" {
-		// The upload has served its purpose; a re-run answers from the release.
-		_ = os.Remove(r.p.Root + "/" + d.ArchivePath)
-	}
+	dropUpload(r, d)
 	a.event("release", fmt.Sprintf("built release %s (%s) in %.2f s", r.id, mb(res.SizeBytes), time.Since(start).Seconds()))
 	return res, nil
+}
+
+// dropUpload removes the upload a release was built from: it has served
+// its purpose, and a re-run answers from the release.
+func dropUpload(r *release, d *protocol.Deploy) {
+	if d.ArchivePath != "" {
+		_ = os.Remove(r.p.Root + "/" + d.ArchivePath)
+	}
+}
+
+// stageEnvironment copies the current wp-content of another environment
+// on the node into the staging directory, owned by this environment's
+// user, without uploads and what WordPress writes at runtime (the entries
+// a drift check leaves out). Symlinks are copied as they are.
+func (a *agent) stageEnvironment(ctx context.Context, r *release, name string) (deployStats, error) {
+	src := pathsFor(name, "")
+	if !exists(src.Current + "/wp-load.php") {
+		return deployStats{}, errorf(protocol.ErrNotFound, "environment %s has no WordPress on this node", name)
+	}
+	dir := src.Current + "/wp-content"
+	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
+		return deployStats{}, errorf(protocol.ErrWPContentMissing, "environment %s has no wp-content directory", name)
+	}
+	stats, err := copyTree(ctx, dir+"/", r.staging, copyOptions{UID: r.user.UID, GID: r.user.GID, Workers: 4,
+		Exclude: func(rel string) bool { return runtimeEntries[rel] }})
+	if err != nil {
+		if ctx.Err() != nil {
+			return deployStats{}, errorf(protocol.ErrCancelled, "cancelled while copying the wp-content of %s", name)
+		}
+		return deployStats{}, errorf(protocol.ErrCommandFailed, "copying the wp-content of %s: %v", name, err)
+	}
+	a.event("release", "copied the wp-content of "+name)
+	return deployStats{Files: int64(stats.Files), Bytes: stats.Bytes}, nil
 }
 
 // stageArchive unpacks the wp-content/ of the archive (downloaded, or

@@ -50,7 +50,9 @@ func ParseRequest(line []byte, version string) (*protocol.Request, error) {
 	switch req.Op {
 	case protocol.OpVersion, protocol.OpEnvCreate, protocol.OpEnvCopy, protocol.OpEnvDelete, protocol.OpEnvHealth,
 		protocol.OpBackupCreate, protocol.OpBackupUpload, protocol.OpBackupRestore, protocol.OpBackupDelete, protocol.OpBackupRead,
-		protocol.OpReleaseBuild, protocol.OpReleaseUpdate, protocol.OpReleaseSwitch, protocol.OpReleasePrune, protocol.OpEnvUpdates:
+		protocol.OpReleaseBuild, protocol.OpReleaseUpdate, protocol.OpReleaseSwitch, protocol.OpReleasePrune, protocol.OpEnvUpdates,
+		protocol.OpEnvState, protocol.OpDBPromote:
+	case protocol.OpArchiveReceive, protocol.OpArchiveDiscard:
 	case "":
 		return nil, badField("op", "is required")
 	default:
@@ -66,8 +68,11 @@ func ParseRequest(line []byte, version string) (*protocol.Request, error) {
 }
 
 func validateRequest(req *protocol.Request) error {
-	if req.Op != protocol.OpEnvCopy && req.Source != nil {
-		return badField("source", "is only used by %s", protocol.OpEnvCopy)
+	if req.Op != protocol.OpEnvCopy && req.Op != protocol.OpDBPromote && req.Source != nil {
+		return badField("source", "is only used by %s and %s", protocol.OpEnvCopy, protocol.OpDBPromote)
+	}
+	if req.Op != protocol.OpDBPromote && req.Promote != nil {
+		return badField("promote", "is only used by %s", protocol.OpDBPromote)
 	}
 	if req.Op != protocol.OpEnvCreate && req.Install != nil {
 		return badField("install", "is only used by %s", protocol.OpEnvCreate)
@@ -75,8 +80,16 @@ func validateRequest(req *protocol.Request) error {
 	if err := validateReleaseFields(req); err != nil {
 		return err
 	}
+	if isUploadOp(req.Op) {
+		return validateUploadRequest(req)
+	} else if req.Upload != nil {
+		return badField("upload", "is only used by %s and %s", protocol.OpArchiveReceive, protocol.OpArchiveDiscard)
+	}
 	if isReleaseOp(req.Op) {
 		return validateReleaseRequest(req)
+	}
+	if isPromoteOp(req.Op) {
+		return validatePromoteRequest(req)
 	}
 	if isBackupOp(req.Op) {
 		return validateBackupRequest(req)

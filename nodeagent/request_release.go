@@ -72,7 +72,13 @@ func validateReleaseRequest(req *protocol.Request) error {
 	}
 	switch req.Op {
 	case protocol.OpReleaseBuild:
-		return validateDeploy(req.Deploy)
+		if err := validateDeploy(req.Deploy); err != nil {
+			return err
+		}
+		if req.Deploy.Environment == req.Env.Name {
+			return badField("deploy.environment", "must differ from env.name")
+		}
+		return nil
 	case protocol.OpReleaseUpdate:
 		return validateUpdate(req.Update)
 	case protocol.OpReleasePrune:
@@ -97,6 +103,9 @@ func validateDeploy(d *protocol.Deploy) error {
 	}
 	if d.MaxBytes < 0 || d.MaxBytes > maxMaxBytes {
 		return badField("deploy.max_bytes", "must be between 0 (the default, 512 MiB) and %d", int64(maxMaxBytes))
+	}
+	if d.Type != "environment" && d.Environment != "" {
+		return badField("deploy.environment", "is only used by an environment deploy")
 	}
 	switch d.Type {
 	case "git":
@@ -126,8 +135,13 @@ func validateDeploy(d *protocol.Deploy) error {
 			return validateArchivePath(d.ArchivePath)
 		}
 		return badField("deploy.archive_url", "or deploy.archive_path is required")
+	case "environment":
+		if d.Repository != "" || d.Ref != "" || d.DeployKey != "" || d.ArchiveURL != "" || d.ArchivePath != "" || d.AllowPrivate {
+			return badField("deploy.environment", "is the only source of an environment deploy")
+		}
+		return validateName("deploy.environment", d.Environment)
 	}
-	return badField("deploy.type", "must be git or archive")
+	return badField("deploy.type", "must be git, archive or environment")
 }
 
 // validateRepository accepts the URL forms git fetches over the network:

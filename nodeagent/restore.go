@@ -327,7 +327,7 @@ func (a *agent) restoreSwitch(ctx context.Context, r *restore, st *restoreState,
 		return cause
 	}
 	if st.DB {
-		if err := a.swapTables(ctx, r.env.DBName, r.tmpDB, r.oldDB); err != nil {
+		if err := a.swapTables(ctx, r.env.DBName, r.tmpDB, r.oldDB, nil); err != nil {
 			return none, fail(err)
 		}
 	}
@@ -444,7 +444,7 @@ func (a *agent) restoreRollback(ctx context.Context, r *restore, st *restoreStat
 		}
 	}
 	if st.DB {
-		if err := a.unswapTables(ctx, rr.env.DBName, rr.tmpDB, rr.oldDB); err != nil {
+		if err := a.unswapTables(ctx, rr.env.DBName, rr.tmpDB, rr.oldDB, nil); err != nil {
 			return err
 		}
 	}

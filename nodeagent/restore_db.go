@@ -85,8 +85,7 @@ func (a *agent) restoreRewrite(ctx context.Context, r *restore, m *protocol.Mani
 	}
 	// The helper runs as the environment's user: for the rewrite, that user
 	// may use the temporary database too.
-	grant := fmt.Sprintf("GRANT ALL PRIVILEGES ON %s.* TO %s@'localhost';\n", ident(r.tmpDB), sqlString(r.env.DBUser))
-	if _, err := a.run(ctx, command{argv: mariadbArgv, stdin: strings.NewReader(grant)}); err != nil {
+	if err := a.grantTemp(ctx, r.tmpDB, r.env.DBUser); err != nil {
 		return nil, err
 	}
 	err := a.runHelper(ctx, r.user, r.p.Root, "search-replace-many", []string{"--database=" + r.tmpDB}, map[string]any{"pairs": pairs}, &out)
@@ -115,23 +114,38 @@ func (a *agent) restoreRewrite(ctx context.Context, r *restore, m *protocol.Mani
 
 // revokeTemp takes back the user's rights on the temporary database.
 func (a *agent) revokeTemp(ctx context.Context, r *restore) error {
-	q := fmt.Sprintf("SELECT COUNT(*) FROM mysql.db WHERE Db = %s AND User = %s AND Host = 'localhost';\n", sqlString(r.tmpDB), sqlString(r.env.DBUser))
+	return a.revokeGrant(ctx, r.tmpDB, r.env.DBUser)
+}
+
+// grantTemp lets user work on the temporary database tmp (the helper runs
+// as the environment's user and rewrites URLs there).
+func (a *agent) grantTemp(ctx context.Context, tmp, user string) error {
+	grant := fmt.Sprintf("GRANT ALL PRIVILEGES ON %s.* TO %s@'localhost';\n", ident(tmp), sqlString(user))
+	_, err := a.run(ctx, command{argv: mariadbArgv, stdin: strings.NewReader(grant)})
+	return err
+}
+
+// revokeGrant takes back user's rights on db when it has any.
+func (a *agent) revokeGrant(ctx context.Context, db, user string) error {
+	q := fmt.Sprintf("SELECT COUNT(*) FROM mysql.db WHERE Db = %s AND User = %s AND Host = 'localhost';\n", sqlString(db), sqlString(user))
 	out, err := a.run(ctx, command{argv: mariadbArgv, stdin: strings.NewReader(q)})
 	if err != nil || strings.TrimSpace(string(out)) == "0" {
 		return err
 	}
-	revoke := fmt.Sprintf("REVOKE ALL PRIVILEGES ON %s.* FROM %s@'localhost';\n", ident(r.tmpDB), sqlString(r.env.DBUser))
+	revoke := fmt.Sprintf("REVOKE ALL PRIVILEGES ON %s.* FROM %s@'localhost';\n", ident(db), sqlString(user))
 	_, err = a.run(ctx, command{argv: mariadbArgv, stdin: strings.NewReader(revoke)})
 	return err
 }
 
-// swapTables moves every table of db into old and every table of tmp into
-// db with one RENAME TABLE, which MariaDB carries out all or nothing.
-func (a *agent) swapTables(ctx context.Context, db, tmp, old string) error {
+// swapTables moves the tables of db named in only (every table when only
+// is nil) into old and every table of tmp into db with one RENAME TABLE,
+// which MariaDB carries out all or nothing.
+func (a *agent) swapTables(ctx context.Context, db, tmp, old string, only []string) error {
 	live, _, err := a.baseTables(ctx, db)
 	if err != nil {
 		return err
 	}
+	live = onlyTables(live, only)
 	staged, _, err := a.baseTables(ctx, tmp)
 	if err != nil {
 		return err
@@ -156,9 +170,10 @@ func (a *agent) swapTables(ctx context.Context, db, tmp, old string) error {
 	return nil
 }
 
-// unswapTables undoes swapTables when it happened: the swap empties tmp,
-// so a tmp that still holds tables means there is nothing to undo.
-func (a *agent) unswapTables(ctx context.Context, db, tmp, old string) error {
+// unswapTables undoes swapTables(db, tmp, old, only) when it happened: the
+// swap empties tmp, so a tmp that still holds tables means there is
+// nothing to undo.
+func (a *agent) unswapTables(ctx context.Context, db, tmp, old string, only []string) error {
 	staged, _, err := a.baseTables(ctx, tmp)
 	if err != nil {
 		return err
@@ -174,6 +189,7 @@ func (a *agent) unswapTables(ctx context.Context, db, tmp, old string) error {
 	if err != nil {
 		return err
 	}
+	live = onlyTables(live, only)
 	var renames []string
 	for _, t := range live {
 		renames = append(renames, ident(db)+"."+ident(t)+" TO "+ident(tmp)+"."+ident(t))
@@ -222,6 +238,21 @@ func (a *agent) baseTables(ctx context.Context, db string) ([]string, bool, erro
 		tables = append(tables, name)
 	}
 	return tables, strings.TrimSpace(lines[0]) == "1", nil
+}
+
+// onlyTables is tables without those not in only; all of them when only
+// is nil.
+func onlyTables(tables, only []string) []string {
+	if only == nil {
+		return tables
+	}
+	var out []string
+	for _, t := range tables {
+		if contains(only, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // ident quotes a MariaDB identifier.

@@ -12,18 +12,20 @@ import (
 )
 
 const envColumns = `id, site_id, name, slug, type, node_id, source_environment_id, status, system_name, preview_url,
-	primary_domain, current_release_id, fastcgi_cache, object_cache, drift_status, promotion_preset, last_error, health_paths, created_at, updated_at`
+	primary_domain, current_release_id, fastcgi_cache, object_cache, drift_status, promotion_preset, last_error, health_paths, protected_tables, created_at, updated_at`
 
 func scanEnv(row interface{ Scan(...any) error }) (*pressluft.Environment, error) {
 	var e pressluft.Environment
-	var created, updated, healthPaths string
+	var created, updated, healthPaths, protected string
 	if err := row.Scan(&e.ID, &e.SiteID, &e.Name, &e.Slug, &e.Type, &e.NodeID, &e.SourceEnvironmentID, &e.Status, &e.SystemName,
 		&e.PreviewURL, &e.PrimaryDomain, &e.CurrentReleaseID, &e.FastCGICache, &e.ObjectCache, &e.DriftStatus, &e.PromotionPreset,
-		&e.LastError, &healthPaths, &created, &updated); err != nil {
+		&e.LastError, &healthPaths, &protected, &created, &updated); err != nil {
 		return nil, err
 	}
-	e.HealthPaths = []string{}
+	e.HealthPaths, e.ProtectedTables = []string{}, []string{}
 	if err := json.Unmarshal([]byte(healthPaths), &e.HealthPaths); err != nil {
+		return nil, err
+	} else if err := json.Unmarshal([]byte(protected), &e.ProtectedTables); err != nil {
 		return nil, err
 	}
 	e.CreatedAt, e.UpdatedAt = parseTS(created), parseTS(updated)
@@ -69,7 +71,10 @@ func (s *SiteService) FindEnvironments(ctx context.Context, siteID string) ([]*p
 // environment of the same site, on the source's node.
 func (s *SiteService) CreateEnvironment(ctx context.Context, siteID string, in pressluft.EnvironmentCreate) (*pressluft.Environment, *pressluft.Job, error) {
 	env := &pressluft.Environment{Name: strings.TrimSpace(in.Name), Slug: in.Slug, Type: in.Type, PromotionPreset: in.PromotionPreset,
-		SourceEnvironmentID: in.SourceEnvironmentID, Status: pressluft.StatusCreating}
+		ProtectedTables: in.ProtectedTables, SourceEnvironmentID: in.SourceEnvironmentID, Status: pressluft.StatusCreating}
+	if env.ProtectedTables == nil {
+		env.ProtectedTables = []string{}
+	}
 	if err := env.Validate(); err != nil {
 		return nil, nil, err
 	} else if env.Type == pressluft.EnvProduction {
@@ -78,7 +83,13 @@ func (s *SiteService) CreateEnvironment(ctx context.Context, siteID string, in p
 		return nil, nil, err
 	}
 	if env.PromotionPreset == "" && env.Type == pressluft.EnvStaging {
-		env.PromotionPreset = "content-protect"
+		env.PromotionPreset = pressluft.PresetContent
+	}
+	if len(env.ProtectedTables) > 0 {
+		p := pressluft.Protection{Preset: env.PromotionPreset, Tables: env.ProtectedTables}
+		if err := p.Validate(nil); err != nil { // existence: checked against the source by the caller
+			return nil, nil, err
+		}
 	}
 	tx, err := s.db.BeginTx(ctx)
 	if err != nil {

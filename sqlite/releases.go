@@ -79,7 +79,7 @@ func (s *ReleaseService) Deploy(ctx context.Context, envID string, in pressluft.
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	return s.start(ctx, envID, pressluft.JobEnvDeploy, pressluft.StatusDeploying, &pressluft.ReleasePayload{Deploy: &in}, nil)
+	return s.start(ctx, envID, pressluft.JobEnvDeploy, pressluft.StatusDeploying, &pressluft.ReleasePayload{Deploy: &in, Upload: in.Upload}, nil)
 }
 
 // Update enqueues env_update.

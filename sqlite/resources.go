@@ -105,6 +105,16 @@ func applyDone(tx *Tx, r jobRef, d *pressluft.JobDone) error {
 			return err
 		}
 	}
+	if d.Baseline != nil {
+		if err := recordBaseline(tx, d.Baseline); err != nil {
+			return err
+		}
+	}
+	if d.DriftCheck != nil {
+		if err := recordDriftCheck(tx, d.DriftCheck); err != nil {
+			return err
+		}
+	}
 	if d.NodeStatus != "" {
 		if _, err := tx.Exec(`UPDATE nodes SET status = ?, last_error = '', updated_at = ? WHERE id = ?`, d.NodeStatus, ts(tx.now), r.nodeID); err != nil {
 			return err

@@ -134,16 +134,12 @@ func (s *SiteService) CreateSite(ctx context.Context, in pressluft.SiteCreate) (
 // password secret.
 func insertEnvironment(tx *Tx, site *pressluft.Site, node *pressluft.Node, env *pressluft.Environment, previewDomain string) error {
 	env.SystemName = pressluft.SystemNameFor(site.Slug, env.Slug)
-	scheme := "http://"
-	if previewDomain != "" {
-		scheme = "https://"
-	}
-	env.PreviewURL = scheme + pressluft.PreviewHost(env.SystemName, node.Host, previewDomain)
+	env.PreviewURL = pressluft.PreviewURL(env.SystemName, node.Host, previewDomain)
 	env.DriftStatus, env.CreatedAt, env.UpdatedAt = "unknown", tx.now, tx.now
 	if _, err := tx.Exec(`INSERT INTO environments (id, site_id, name, slug, type, node_id, source_environment_id, status, system_name,
-		preview_url, promotion_preset, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		preview_url, promotion_preset, protected_tables, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		env.ID, env.SiteID, env.Name, env.Slug, env.Type, env.NodeID, env.SourceEnvironmentID, env.Status, env.SystemName,
-		env.PreviewURL, env.PromotionPreset, ts(tx.now), ts(tx.now)); isUniqueViolation(err) {
+		env.PreviewURL, env.PromotionPreset, jsonList(env.ProtectedTables), ts(tx.now), ts(tx.now)); isUniqueViolation(err) {
 		return &pressluft.Error{Code: pressluft.EConflict, Message: "An environment with this slug already exists on this site or node.",
 			Details: map[string]any{"field": "slug"}}
 	} else if err != nil {

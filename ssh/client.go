@@ -370,6 +370,19 @@ func (r *Pipe) Wait() (*Result, error) {
 	return &Result{ExitCode: r.exit, Stderr: r.stderr.Bytes()}, nil
 }
 
+// Send streams src into the command's stdin after the request, then
+// closes stdin: for a command that reads raw input after its request line.
+// Nothing of src is held beyond the copy's buffer. An error reading src is
+// returned as it is; an error writing means the command stopped reading
+// (its answer on stdout says why) or the connection broke.
+func (r *Pipe) Send(src io.Reader) (int64, error) {
+	n, err := io.Copy(r.stdin, src)
+	if cerr := r.stdin.Close(); err == nil && cerr != nil && !errors.Is(cerr, io.EOF) {
+		err = cerr
+	}
+	return n, err
+}
+
 // Close ends the session (and so the command, if it still runs).
 func (r *Pipe) Close() error {
 	r.stop()

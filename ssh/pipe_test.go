@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -18,8 +19,9 @@ import (
 )
 
 // streamNode answers "emit N": it reads one line from stdin, writes that
-// line and then N bytes to stdout, and exits 0; "fail" exits 3 after a
-// word on stderr. It reports on closed when a session's stdin reached EOF.
+// line and then N bytes to stdout, and exits 0; "count" answers how many
+// bytes followed the line on stdin until EOF; "fail" exits 3 after a word
+// on stderr. It reports on closed when a session's stdin reached EOF.
 func streamNode(t *testing.T, clientKey ssh.PublicKey, closed chan<- string) int {
 	t.Helper()
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
@@ -66,6 +68,13 @@ func streamNode(t *testing.T, clientKey ssh.PublicKey, closed chan<- string) int
 							cmd := string(r.Payload[4:])
 							in := bufio.NewReader(ch)
 							line, _ := in.ReadString('\n')
+							if cmd == "count" {
+								// Raw input after the request: its length is the answer.
+								n, _ := io.Copy(io.Discard, in)
+								io.WriteString(ch, strconv.FormatInt(n, 10)+"\n")
+								exit(ch, 0)
+								return
+							}
 							if cmd == "fail" {
 								io.WriteString(ch.Stderr(), "refused")
 								exit(ch, 3)
@@ -163,3 +172,50 @@ func TestPool_Open(t *testing.T) {
 	}
 	pipe.Close()
 }
+
+func TestPipe_Send(t *testing.T) {
+	t.Parallel()
+	p, pub, _ := newPool(t)
+	n := &pressluft.Node{ID: "n1", Host: "127.0.0.1", SSHPort: streamNode(t, pub, make(chan string, 10)), SSHUser: "root"}
+	pipe, err := p.Open(context.Background(), n, "count", []byte("{\"op\":\"archive_receive\"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipe.Close()
+	const size = 20 << 20
+	sent, err := pipe.Send(io.LimitReader(zeros{}, size))
+	if err != nil || sent != size {
+		t.Fatalf("Send = %d, %v", sent, err)
+	}
+	answer, err := io.ReadAll(pipe)
+	if err != nil || strings.TrimSpace(string(answer)) != strconv.Itoa(size) {
+		t.Fatalf("the remote side counted %q (%v), want %d", answer, err, size)
+	}
+	if res, err := pipe.Wait(); err != nil || res.ExitCode != 0 {
+		t.Fatalf("Wait = %+v, %v", res, err)
+	}
+
+	// A source that fails is told apart from the remote side.
+	pipe, err = p.Open(context.Background(), n, "count", []byte("x\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipe.Close()
+	broken := io.MultiReader(strings.NewReader("abc"), iotestErr{})
+	if sent, err := pipe.Send(broken); sent != 3 || err != errBroken {
+		t.Fatalf("Send from a broken source = %d, %v", sent, err)
+	}
+	if answer, _ := io.ReadAll(pipe); strings.TrimSpace(string(answer)) != "3" {
+		t.Fatalf("after a broken source the remote side counted %q", answer)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) { clear(b); return len(b), nil }
+
+var errBroken = errors.New("client went away")
+
+type iotestErr struct{}
+
+func (iotestErr) Read([]byte) (int, error) { return 0, errBroken }

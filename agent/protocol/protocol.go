@@ -73,6 +73,30 @@ const (
 	// OpEnvUpdates lists what an environment runs and what wordpress.org
 	// offers for it (UpdatesResult); it changes no file.
 	OpEnvUpdates = "env_updates"
+	// OpArchiveReceive writes an archive to the environment's tmp/ for a
+	// deploy (Request.Env: name; Request.Upload: id, size, max_bytes).
+	// Raw-input mode: the agent checks the request and answers a "ready"
+	// line (or an error), then reads exactly Upload.Size bytes from stdin
+	// after the request line into tmp/upload-<id>.partial, renames it to
+	// tmp/upload-<id>.archive and answers ReceiveResult. A shorter input
+	// (the session closed) is an error and leaves nothing. Uploads in tmp/
+	// older than a day are removed first.
+	OpArchiveReceive = "archive_receive"
+	// OpArchiveDiscard removes an upload (Request.Env: name;
+	// Request.Upload: id); one already gone is no error.
+	OpArchiveDiscard = "archive_discard"
+	// OpEnvState reads what a drift check compares (EnvStateResult):
+	// checksums of the tables, versions of core, plugins and themes, and
+	// hashes of wp-content (Request.Env: name, db_name, db_user). It
+	// changes nothing.
+	OpEnvState = "env_state"
+	// OpDBPromote replaces the target's tables (Request.Env: name, url,
+	// db_name, db_user) with the source's (Request.Source, same node), but
+	// for those matching Request.Promote.Protect, with the source's URLs
+	// rewritten to the target's; tables only the target has stay. One
+	// RENAME TABLE swaps them in (PromoteResult). A run of the same
+	// run_id converges.
+	OpDBPromote = "db_promote"
 )
 
 // Request is the one JSON line the agent reads from stdin.
@@ -89,12 +113,35 @@ type Request struct {
 	Deploy  *Deploy  `json:"deploy,omitempty"`
 	Update  *Update  `json:"update,omitempty"`
 	Prune   *Prune   `json:"prune,omitempty"`
+	Upload  *Upload  `json:"upload,omitempty"`
+	Promote *Promote `json:"promote,omitempty"`
+}
+
+// Promote is what db_promote leaves alone and the name of the run.
+type Promote struct {
+	// Protect holds table names or path.Match patterns ("wp_posts",
+	// "wp_wc_*"), the table prefix included.
+	Protect []string `json:"protect"`
+	RunID   string   `json:"run_id"` // ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$
+}
+
+// Upload is an archive streamed onto the node for a deploy.
+type Upload struct {
+	ID string `json:"id"` // ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$
+	// archive_receive: the bytes that follow the request line, and the
+	// most accepted (0: 512 MiB).
+	Size     int64 `json:"size,omitempty"`
+	MaxBytes int64 `json:"max_bytes,omitempty"`
 }
 
 // Deploy is where release_build takes the new release's wp-content from:
-// the wp-content/ directory at the root of a git repository or an archive.
+// the wp-content/ directory at the root of a git repository or an archive,
+// or the current wp-content of another environment on the node.
 type Deploy struct {
-	Type string `json:"type"` // git | archive
+	Type string `json:"type"` // git | archive | environment
+	// environment: the name of the environment whose wp-content is copied
+	// (without uploads and what WordPress writes at runtime).
+	Environment string `json:"environment,omitempty"`
 	// git: an https://, http://, ssh:// or git:// URL, or user@host:path.
 	Repository string `json:"repository,omitempty"`
 	Ref        string `json:"ref,omitempty"`        // branch, tag or full commit id
@@ -180,6 +227,9 @@ const (
 	TypeOutput = "output"
 	TypeResult = "result"
 	TypeError  = "error"
+	// TypeReady tells the control plane to send the raw input of
+	// archive_receive now.
+	TypeReady = "ready"
 )
 
 // Message is one line the agent writes to stdout.
@@ -306,6 +356,13 @@ type ReadResult struct {
 	Size int64 `json:"size"` // the whole part
 }
 
+// ReceiveResult answers OpArchiveReceive.
+type ReceiveResult struct {
+	Path   string `json:"path"` // relative to the environment's root: tmp/upload-<id>.archive
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
 // ReleaseResult answers OpReleaseBuild and OpReleaseUpdate.
 type ReleaseResult struct {
 	ReleaseID string `json:"release_id"`
@@ -351,6 +408,28 @@ type InstalledItem struct {
 	Version   string `json:"version"`
 	Available string `json:"available,omitempty"`
 	Active    bool   `json:"active"`
+}
+
+// EnvStateResult answers OpEnvState.
+type EnvStateResult struct {
+	// Tables maps each base table to a checksum of its rows (wp_options
+	// without the rows that change by themselves).
+	Tables map[string]string `json:"tables"`
+	// Components maps "core", "plugin/<slug>", "theme/<slug>" to versions.
+	Components map[string]string `json:"components"`
+	// Paths maps entries of wp-content ("plugins/akismet", "index.php") to
+	// a sha256 of their tree; ContentHash is a sha256 over all of them.
+	Paths       map[string]string `json:"paths"`
+	ContentHash string            `json:"content_hash"`
+}
+
+// PromoteResult answers OpDBPromote.
+type PromoteResult struct {
+	Moved         []string       `json:"moved"`     // the target's tables now the source's
+	Protected     []string       `json:"protected"` // tables left as they were
+	SearchReplace *SearchReplace `json:"search_replace,omitempty"`
+	// Reused is true when an earlier run of this run_id had finished.
+	Reused bool `json:"reused,omitempty"`
 }
 
 // Error codes of the agent.

@@ -158,7 +158,12 @@ type client struct {
 // nil). An error answer becomes a *pressluft.Error with the API's code.
 func (c *client) do(method, path string, body, out any) error {
 	var r io.Reader
-	if body != nil {
+	ctype, hc := "application/json", c.hc
+	if rb, ok := body.(rawBody); ok {
+		r, ctype = rb.r, rb.contentType
+		// An upload takes as long as the link needs.
+		hc = &http.Client{Transport: c.hc.Transport, Jar: c.hc.Jar}
+	} else if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return err
@@ -171,12 +176,15 @@ func (c *client) do(method, path string, body, out any) error {
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", ctype)
+	}
+	if rb, ok := body.(rawBody); ok {
+		req.ContentLength = rb.size
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	res, err := c.hc.Do(req)
+	res, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("cannot reach the control plane at %s: %w", c.server, err)
 	}

@@ -12,8 +12,9 @@ import (
 func releaseCommands() []command {
 	var f struct {
 		env, repo, ref, archive, scope, items, pkg, release, site string
+		archiveFile                                               string
 		restoreDB                                                 string
-		wait                                                      bool
+		wait, verify                                              bool
 	}
 	envFlag := func(fs *flag.FlagSet) { fs.StringVar(&f.env, "env", "", "environment id") }
 	waitFlag := func(fs *flag.FlagSet) { fs.BoolVar(&f.wait, "wait", false, "follow the job until it ends") }
@@ -43,6 +44,12 @@ func releaseCommands() []command {
 			return c.accepted(r.JobID, f.wait)
 		}
 	}
+	deploy := start("deploy", func() (any, error) {
+		if f.archive != "" {
+			return pressluft.DeployRequest{SourceType: pressluft.ReleaseArchive, ArchiveURL: f.archive}, nil
+		}
+		return pressluft.DeployRequest{SourceType: pressluft.ReleaseGit, Repository: f.repo, SourceRef: f.ref}, nil
+	})
 	return []command{
 		{name: "release list", usage: "--env ID", flags: envFlag,
 			run: func(c *client, args []string) error {
@@ -67,30 +74,40 @@ func releaseCommands() []command {
 				}
 				return table(c.out, "\tID\tDIRECTORY\tSOURCE\tREF\tHEALTH\tBYTES\tSNAPSHOT\tCREATED", rows)
 			}},
-		{name: "release deploy", usage: "--env ID (--git URL --ref REF | --archive URL) [--wait]",
+		{name: "release deploy", usage: "--env ID (--git URL --ref REF | --archive URL | --archive-file PATH) [--wait]",
 			flags: func(fs *flag.FlagSet) {
 				envFlag(fs)
 				fs.StringVar(&f.repo, "git", "", "git repository URL")
 				fs.StringVar(&f.ref, "ref", "", "branch, tag or commit")
 				fs.StringVar(&f.archive, "archive", "", "http(s) URL of a .zip, .tar.gz or .tar.zst holding wp-content/")
+				fs.StringVar(&f.archiveFile, "archive-file", "", "upload this .zip, .tar.gz or .tar.zst holding wp-content/ (- reads stdin, when it is a file)")
 				waitFlag(fs)
 			},
-			run: start("deploy", func() (any, error) {
-				if f.archive != "" {
-					return pressluft.DeployRequest{SourceType: pressluft.ReleaseArchive, ArchiveURL: f.archive}, nil
+			run: func(c *client, args []string) error {
+				if f.archiveFile == "" {
+					return deploy(c, args)
 				}
-				return pressluft.DeployRequest{SourceType: pressluft.ReleaseGit, Repository: f.repo, SourceRef: f.ref}, nil
-			})},
-		{name: "release update", usage: "--env ID --scope core|plugins|themes|all [--items a,b] [--package-url URL] [--wait]",
+				if f.archive != "" || f.repo != "" || f.ref != "" {
+					return fmt.Errorf("--archive-file is the deploy's whole source: leave out --archive, --git and --ref")
+				}
+				body, closeFile, err := archiveBody(f.archiveFile, c.in)
+				if err != nil {
+					return err
+				}
+				defer closeFile()
+				return start("deploy", func() (any, error) { return body, nil })(c, args)
+			}},
+		{name: "release update", usage: "--env ID --scope core|plugins|themes|all [--items a,b] [--package-url URL] [--verify-on-clone] [--wait]",
 			flags: func(fs *flag.FlagSet) {
 				envFlag(fs)
 				fs.StringVar(&f.scope, "scope", "", "core, plugins, themes or all")
 				fs.StringVar(&f.items, "items", "", "comma-separated plugin or theme slugs")
 				fs.StringVar(&f.pkg, "package-url", "", "install this package instead of wordpress.org's")
+				fs.BoolVar(&f.verify, "verify-on-clone", false, "try the update on a temporary copy first; the live environment is updated only when the copy passes")
 				waitFlag(fs)
 			},
 			run: start("updates", func() (any, error) {
-				u := pressluft.UpdateRequest{Scope: f.scope, PackageURL: f.pkg}
+				u := pressluft.UpdateRequest{Scope: f.scope, PackageURL: f.pkg, VerifyOnClone: f.verify}
 				if f.items != "" {
 					u.Items = strings.Split(f.items, ",")
 				}

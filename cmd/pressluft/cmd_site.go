@@ -9,8 +9,8 @@ import (
 
 func siteCommands() []command {
 	var f struct {
-		name, slug, node, title, email, site, typ, from, preset string
-		wait, force                                             bool
+		name, slug, node, title, email, site, typ, from, preset, protect string
+		wait, force                                                      bool
 	}
 	waitFlag := func(fs *flag.FlagSet) { fs.BoolVar(&f.wait, "wait", false, "follow the job until it ends") }
 	deleteFlags := func(fs *flag.FlagSet) {
@@ -132,14 +132,15 @@ func siteCommands() []command {
 				}
 				return envTable(c, list.Items)
 			}},
-		{name: "env create", usage: "--site ID --name N --slug S --from ENV_ID [--type staging|clone] [--preset P] [--wait]",
+		{name: "env create", usage: "--site ID --name N --slug S --from ENV_ID [--type staging|clone] [--preset P] [--protect T,U] [--wait]",
 			flags: func(fs *flag.FlagSet) {
 				fs.StringVar(&f.site, "site", "", "site id")
 				fs.StringVar(&f.name, "name", "", "environment name")
 				fs.StringVar(&f.slug, "slug", "", "slug: at most 10 characters, unique within the site")
 				fs.StringVar(&f.typ, "type", "staging", "staging or clone")
 				fs.StringVar(&f.from, "from", "", "id of the environment to copy")
-				fs.StringVar(&f.preset, "preset", "", "promotion preset: content-protect or commerce-protect")
+				fs.StringVar(&f.preset, "preset", "", "promotion preset: content-protect, commerce-protect or custom")
+				fs.StringVar(&f.protect, "protect", "", "comma-separated tables or patterns a promotion leaves alone besides the preset's")
 				waitFlag(fs)
 			},
 			run: func(c *client, args []string) error {
@@ -150,7 +151,8 @@ func siteCommands() []command {
 					JobID         string `json:"job_id"`
 					EnvironmentID string `json:"environment_id"`
 				}
-				body := pressluft.EnvironmentCreate{Name: f.name, Slug: f.slug, Type: f.typ, SourceEnvironmentID: f.from, PromotionPreset: f.preset}
+				body := pressluft.EnvironmentCreate{Name: f.name, Slug: f.slug, Type: f.typ, SourceEnvironmentID: f.from, PromotionPreset: f.preset,
+					ProtectedTables: splitList(f.protect)}
 				done, err := c.call("POST", "/api/sites/"+pathID(f.site)+"/environments", body, &r)
 				if err != nil {
 					return err

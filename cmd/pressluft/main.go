@@ -108,7 +108,7 @@ func runWith(ctx context.Context, args []string, e env) error {
 		return runLogin(ctx, rest, e)
 	case "node", "site", "env", "job", "token", "backup", "offsite", "release":
 		var cmds []command
-		for _, group := range [][]command{nodeCommands(), siteCommands(), jobCommands(), tokenCommands(), backupCommands(), releaseCommands()} {
+		for _, group := range [][]command{nodeCommands(), siteCommands(), jobCommands(), tokenCommands(), backupCommands(), releaseCommands(), promoteCommands()} {
 			cmds = append(cmds, group...)
 		}
 		return runAPI(ctx, cmds, args, e)

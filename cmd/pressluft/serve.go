@@ -173,11 +173,13 @@ func (m *Main) Run(ctx context.Context) error {
 	backups := sqlite.NewBackupService(m.DB, m.JobsSvc)
 	releases := sqlite.NewReleaseService(m.DB, m.JobsSvc)
 	releases.NewKey = deployKey
+	promotions := sqlite.NewPromotionService(m.DB, m.JobsSvc)
 	h := &jobs.Handlers{Nodes: nodes, Sites: sites, Secrets: secrets, Auth: auth,
 		Config: &ansible.NodeConfig{SSH: m.SSH, Nodes: nodes, Secrets: secrets, WordPressArchiveURL: m.Config.WordPressArchiveURL,
 			Runner: &ansible.Runner{Dir: playbookDir, Binary: m.Config.AnsiblePlaybook,
 				ControlPathDir: filepath.Join(m.Config.DataDir, "cp"), TempDir: filepath.Join(m.Config.DataDir, "tmp")}},
-		Envs: ag, Backup: ag, Backups: backups, Release: ag, Releases: releases, FetchURL: httpCheck, HealthRetryDelay: time.Second}
+		Envs: ag, Backup: ag, Backups: backups, Release: ag, Uploads: ag, Releases: releases, Settings: sqlite.NewSettingsService(m.DB),
+		Promote: ag, Promotions: promotions, FetchURL: httpCheck, HealthRetryDelay: time.Second}
 	if err := h.Register(m.Runner); err != nil {
 		return err
 	}
@@ -187,7 +189,8 @@ func (m *Main) Run(ctx context.Context) error {
 		m.HTTP.Auth, m.HTTP.Audit, m.HTTP.Nodes, m.HTTP.Sites = auth, sqlite.NewAuditService(m.DB), nodes, sites
 		m.HTTP.Jobs, m.HTTP.Settings, m.HTTP.Metrics = m.JobsSvc, sqlite.NewSettingsService(m.DB), sqlite.NewMetricsService(m.DB)
 		m.HTTP.Backups, m.HTTP.BackupOps, m.HTTP.Offsite = backups, ag, offsite{}
-		m.HTTP.Releases, m.HTTP.ReleaseOps = releases, ag
+		m.HTTP.Releases, m.HTTP.ReleaseOps, m.HTTP.Uploads = releases, ag, ag
+		m.HTTP.Promotions, m.HTTP.PromoteOps = promotions, ag
 		m.HTTP.PublicKey = func() string { return pub }
 		m.HTTP.SecureCookies = m.Config.SecureCookies
 		m.HTTP.TrustedProxies, m.HTTP.AllowedHosts = m.Config.TrustedProxies, m.Config.AllowedHosts

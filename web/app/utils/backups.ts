@@ -17,7 +17,7 @@ export interface BackupLike {
 }
 
 const SCOPE_TEXT: Record<string, string> = { db: 'Database', files: 'Files', full: 'Database and files' }
-const TRIGGER_TEXT: Record<string, string> = { manual: 'Manual', schedule: 'Scheduled', pre_restore: 'Before a restore', snapshot: 'Before a change (database)' }
+const TRIGGER_TEXT: Record<string, string> = { manual: 'Manual', schedule: 'Scheduled', pre_restore: 'Before a restore', snapshot: 'Before a change (database)', pre_promote: 'Before a promotion' }
 const LOCATION_TEXT: Record<string, string> = { node: 'Node', offsite: 'Offsite only', both: 'Node and offsite' }
 const PART_TEXT: Record<string, string> = { 'manifest.json': 'Manifest', 'db.sql.zst': 'Database', 'files.tar.zst': 'Files' }
 

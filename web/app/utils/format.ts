@@ -105,6 +105,10 @@ const ERROR_TEXT: Record<string, string> = {
   download_failed: 'The download failed',
   update_unavailable: 'No update is available',
   update_failed: 'WordPress’s upgrader failed',
+  drift_not_clean: 'No clean, recent drift check',
+  backup_not_fresh: 'No fresh full backup of the target',
+  baseline_missing: 'No record of the source at copy time',
+  promotion_invalid: 'That promotion is not possible',
 }
 
 /** A job error code in words. */
@@ -127,6 +131,8 @@ const JOB_TEXT: Record<string, string> = {
   env_deploy: 'Deploy',
   env_update: 'Update',
   release_rollback: 'Roll back release',
+  drift_check: 'Check drift',
+  env_promote: 'Promote',
   noop: 'No-op',
 }
 

@@ -16,6 +16,7 @@ export interface ReleaseLike {
 
 const SOURCE_TEXT: Record<string, string> = {
   initial: 'Site created', restore: 'Backup restored', git: 'Git', archive: 'Archive', update: 'Update', rollback: 'Rollback',
+  promote: 'Promotion',
 }
 const HEALTH: Record<string, { label: string, tone: Tone }> = {
   healthy: { label: 'healthy', tone: 'ok' },
@@ -69,7 +70,8 @@ export function rollbackBody(releaseId: string, mode: RollbackMode): { release_i
 
 // A type, not an interface: the form composable takes it as a record.
 export type DeployValues = {
-  source_type: 'git' | 'archive'
+  // upload: the archive is the request's body (see utils/upload.ts)
+  source_type: 'git' | 'archive' | 'upload'
   repository: string
   source_ref: string
   archive_url: string
@@ -93,6 +95,11 @@ export function updateBody(item: { type: string, slug: string }, packageUrl = ''
     item.type === 'core' ? { scope: 'core' } : { scope: item.type === 'theme' ? 'themes' : 'plugins', items: [item.slug] }
   if (packageUrl.trim()) body.package_url = packageUrl.trim()
   return body
+}
+
+/** body, asking to try the update on a temporary copy first when onClone is set (the field is left out otherwise). */
+export function verifiedOnClone<T extends object>(body: T, onClone: boolean): T & { verify_on_clone?: boolean } {
+  return onClone ? { ...body, verify_on_clone: true } : body
 }
 
 const TYPE_TEXT: Record<string, string> = { core: 'WordPress', plugin: 'Plugin', theme: 'Theme' }
@@ -181,7 +188,7 @@ export function releaseProblem(code: string, message = ''): ReleaseProblem {
   return PROBLEMS[code] ?? { title: errorCodeText(code), advice: message }
 }
 
-export const RELEASE_JOBS: ReadonlySet<string> = new Set(['env_deploy', 'env_update', 'release_rollback'])
+export const RELEASE_JOBS: ReadonlySet<string> = new Set(['env_deploy', 'env_update', 'release_rollback', 'env_promote'])
 
 export interface RollbackJobLike {
   type?: string

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { launchBrowser, screenshotPath, startControlPlane } from './harness.mjs'
 import { axe, guard, login } from './pages.mjs'
+import { promotionSuite } from './promotion.mjs'
 
 let cp, browser, ctx, page, g, fx
 
@@ -652,6 +653,18 @@ describe('releases', () => {
     await page.screenshot({ path: screenshotPath('deploy-dialog', 1440, 900) })
   })
 
+  it('uploads an archive from the dialog and shows the node\'s refusal on the form', async () => {
+    const dialog = page.getByRole('dialog')
+    await dialog.getByLabel('Upload an archive').check()
+    await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+    await dialog.locator('[data-field="archive_file"] .field-error').getByText('Choose an archive to upload.').waitFor()
+    await dialog.getByLabel('Archive file').setInputFiles({ name: 'site.tar.gz', mimeType: 'application/gzip', buffer: Buffer.from('wp-content/') })
+    await dialog.getByRole('button', { name: 'Deploy', exact: true }).click()
+    // The seeded node does not answer: the upload is refused, the dialog stays.
+    await dialog.getByRole('alert').getByText(/Cannot reach 127\.0\.0\.1:1/).waitFor()
+    await page.screenshot({ path: screenshotPath('deploy-upload', 1440, 900) })
+  })
+
   it('starts a deploy and follows its job', async () => {
     const dialog = page.getByRole('dialog')
     await dialog.getByLabel('Git repository').check()
@@ -717,10 +730,11 @@ describe('updates', () => {
     assert.match(await err.textContent(), /^Package URL must be an http/)
     await page.getByLabel(/^Package URL/).fill('https://downloads.example.com/akismet.5.3.3.zip')
     await err.waitFor({ state: 'detached' })
+    await page.getByLabel('Try the update on a temporary copy first').check()
     await page.getByRole('button', { name: 'Update item' }).click()
-    await page.getByRole('status').filter({ hasText: 'Updating plugin Akismet Anti-spam on Production from a package.' }).getByRole('link', { name: /View job/ }).waitFor()
+    await page.getByRole('status').filter({ hasText: 'Updating plugin Akismet Anti-spam on Production from a package, on a temporary copy first.' }).getByRole('link', { name: /View job/ }).waitFor()
     const jobs = await (await page.request.get(`${cp.base}/api/jobs?type=env_update&limit=1`)).json()
-    assert.deepEqual(jobs.items[0].payload.update, { scope: 'plugins', items: ['akismet'], package_url: 'https://downloads.example.com/akismet.5.3.3.zip' })
+    assert.deepEqual(jobs.items[0].payload.update, { scope: 'plugins', items: ['akismet'], package_url: 'https://downloads.example.com/akismet.5.3.3.zip', verify_on_clone: true })
     await page.unroute(updatesUrl())
   })
 
@@ -738,6 +752,8 @@ describe('updates', () => {
     g.check('updates')
   })
 })
+
+promotionSuite(() => ({ cp, browser, ctx, page, g, fx }))
 
 describe('release settings', () => {
   const section = () => page.locator('section', { has: page.getByRole('heading', { name: 'Releases', level: 2 }) })

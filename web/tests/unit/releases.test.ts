@@ -3,7 +3,7 @@ import { errorCodeText, jobTypeLabel } from '~/utils/format'
 import { jobProblem, jobState } from '~/utils/jobs'
 import {
   availableText, canRollBack, deployBody, healthView, installedTypeLabel, itemLabel, lastChange, parsePaths, refText,
-  releaseDir, releaseProblem, rollbackBody, rollbackSnapshot, rolledBack, sourceLabel, updateBody,
+  releaseDir, releaseProblem, rollbackBody, rollbackSnapshot, rolledBack, sourceLabel, updateBody, verifiedOnClone,
 } from '~/utils/releases'
 
 function release(id: string, snapshot: string, current = false) {
@@ -95,6 +95,8 @@ describe('deploy and update requests', () => {
     expect(updateBody({ type: 'plugin', slug: 'akismet' })).toEqual({ scope: 'plugins', items: ['akismet'] })
     expect(updateBody({ type: 'theme', slug: 'twentytwentyfour' }, ' https://x.example/t.zip ')).toEqual({ scope: 'themes', items: ['twentytwentyfour'], package_url: 'https://x.example/t.zip' })
     expect(updateBody({ type: 'plugin', slug: 'akismet' }, '  ')).toEqual({ scope: 'plugins', items: ['akismet'] })
+    expect(verifiedOnClone({ scope: 'all' }, true)).toEqual({ scope: 'all', verify_on_clone: true })
+    expect(verifiedOnClone({ scope: 'all' }, false)).toEqual({ scope: 'all' })
   })
 
   it('reads health check paths one per line', () => {

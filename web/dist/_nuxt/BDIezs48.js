@@ -1,1 +1,0 @@
-import{x as u,I as r,f as c,a2 as i}from"./B3UZoPlj.js";const f=globalThis.setInterval;function n(){return i("changes",()=>0)}function l(){n().value++}function m(e,s,t=!0){const o=n();let a;u(()=>{a=f(()=>{document.hidden||e()},s)}),r(()=>clearInterval(a)),t&&c(o,()=>{e()})}export{n as a,l as b,f as s,m as u};

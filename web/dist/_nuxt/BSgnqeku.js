@@ -1,1 +1,0 @@
-import{e as a,B as s,c as n,K as o,o as c}from"./B3UZoPlj.js";const _={class:"loading"},m=a({__name:"index",async setup(r){let e,t;return[e,t]=s(()=>o("/sites",{replace:!0})),await e,t(),(i,p)=>(c(),n("p",_,"Loading…"))}});export{m as default};

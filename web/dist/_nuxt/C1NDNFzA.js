@@ -1,0 +1,1 @@
+import{_ as t}from"./Mr4MADSm.js";import{u as e}from"./pl_0TIBm.js";import{e as a,y as n,o as s}from"./CiJvEE9a.js";import"./DFxpipKq.js";const f=a({__name:"[...path]",setup(r){return e({title:"Page not found · Pressluft"}),(_,c)=>{const o=t;return s(),n(o,{what:"Page",back:"/sites","back-label":"Go to sites"})}}});export{f as default};

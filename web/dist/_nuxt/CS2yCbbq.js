@@ -1,1 +1,0 @@
-import{g as e}from"./DI7_xPHq.js";import{e as n,c as o,t as c,n as l,h as r,o as m,l as u}from"./B3UZoPlj.js";const p=n({__name:"StatusBadge",props:{status:{},label:{},tone:{}},setup(t){const s=t,a=u(()=>`badge badge-${s.tone??e(s.status)}`);return(_,i)=>(m(),o("span",{class:l(r(a))},c(t.label??t.status),3))}}),b=Object.assign(p,{__name:"StatusBadge"});export{b as _};

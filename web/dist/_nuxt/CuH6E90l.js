@@ -1,0 +1,1 @@
+import{g as e}from"./-OMqHT1M.js";import{e as n,c as o,t as c,n as l,h as r,o as m,l as u}from"./CiJvEE9a.js";const p=n({__name:"StatusBadge",props:{status:{},label:{},tone:{}},setup(t){const s=t,a=u(()=>`badge badge-${s.tone??e(s.status)}`);return(_,i)=>(m(),o("span",{class:l(r(a))},c(t.label??t.status),3))}}),b=Object.assign(p,{__name:"StatusBadge"});export{b as _};

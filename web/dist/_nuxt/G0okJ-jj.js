@@ -1,1 +1,0 @@
-import{_ as t}from"./BzmqXxTn.js";import{u as e}from"./ufJ5jnCE.js";import{e as a,y as n,o as s}from"./B3UZoPlj.js";import"./Dqo3nQlo.js";const f=a({__name:"[...path]",setup(r){return e({title:"Page not found · Pressluft"}),(_,c)=>{const o=t;return s(),n(o,{what:"Page",back:"/sites","back-label":"Go to sites"})}}});export{f as default};

@@ -196,6 +196,7 @@ func TestNodesAndSites(t *testing.T) {
 	t.Run("backups and restore", func(t *testing.T) { testBackups(t, s, web, nodeID) })
 	t.Run("releases, deploys and updates", func(t *testing.T) { testReleases(t, s, web, nodeID) })
 	t.Run("drift checks and promotion", func(t *testing.T) { testPromotion(t, s, web, nodeID) })
+	t.Run("the agent's drift and promotion operations", func(t *testing.T) { testPromoteAgent(t, s, web, nodeID) })
 
 	t.Run("a stopped sshd makes the node unreachable, and jobs fail fast", func(t *testing.T) {
 		inNode(t, web, "systemctl", "stop", "ssh.service")

@@ -15,17 +15,11 @@ import (
 	"github.com/pressluft/pressluft/e2e/testnode"
 )
 
-// TestPromoteAgent drives the node side of drift checks and promotions
-// directly through the agent on a provisioned node: env_state before and
-// after changes, db_promote (killed and run again), release_build from an
-// environment, with the figures beside the raw work.
-func TestPromoteAgent(t *testing.T) {
-	s := newStack(t)
-	web := s.up(t, "pa-web")
-	nodeID := s.addNode(t, "pa-web", web.IP, 22, "deploy")
-	if job, _ := s.provision(t, nodeID); job["status"] != "succeeded" {
-		t.Fatalf("provisioning failed:\n%s", describeJob(job))
-	}
+// testPromoteAgent drives the node side of drift checks and promotions
+// directly through the agent on the suite's provisioned node: env_state
+// before and after changes, db_promote (killed and run again),
+// release_build from an environment, with the figures beside the raw work.
+func testPromoteAgent(t *testing.T, s *stack, web *testnode.Node, nodeID string) {
 	site, created := createSite(t, s, nodeID, "Promote Agent", "pa", "Promote Agent")
 	if job := s.api.waitJob(created["job_id"].(string), 10*time.Minute); job["status"] != "succeeded" {
 		t.Fatalf("site create:\n%s", describeJob(job))

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/pressluft/pressluft/agent/protocol"
@@ -111,52 +110,9 @@ func (a *agent) copyFrom(ctx context.Context, s *envState, code codeSource, src 
 	if !srcHealth.Installed {
 		return nil, none, errorf(protocol.ErrNotFound, "the source environment %s has no installed WordPress", src.Name)
 	}
-	host := urlHost(s.env.URL)
-	var hosts []string
-	for _, u := range []string{srcHealth.Home, srcHealth.SiteURL, src.URL} {
-		if h := urlHost(u); h != "" && h != host && !contains(hosts, h) {
-			hosts = append(hosts, h)
-		}
-	}
-
-	// Every source host to this one, then the other scheme of this host to its
-	// own (links now name this host but may carry the source's scheme): one
-	// helper run, so WordPress loads once.
-	scheme, other := "https", "http"
-	if strings.HasPrefix(s.env.URL, "http://") {
-		scheme, other = "http", "https"
-	}
-	type pair struct {
-		From string `json:"from"`
-		To   string `json:"to"`
-	}
-	var pairs []pair
-	for _, h := range hosts {
-		pairs = append(pairs, pair{"//" + h, "//" + host})
-	}
-	pairs = append(pairs, pair{other + "://" + host, scheme + "://" + host})
-	var out struct {
-		Runs []struct {
-			From       string `json:"from"`
-			To         string `json:"to"`
-			TotalCells int    `json:"total_cells"`
-		} `json:"runs"`
-		TotalCells  int `json:"total_cells"`
-		Unparseable struct {
-			Count int `json:"count"`
-		} `json:"unparseable"`
-	}
-	if err := a.runHelper(ctx, s.user, s.p.Root, "search-replace-many", nil, map[string]any{"pairs": pairs}, &out); err != nil {
+	sr, err := a.rewriteHosts(ctx, s.user, s.p.Root, s.env.URL, otherHosts(s.env.URL, srcHealth.Home, srcHealth.SiteURL, src.URL), "")
+	if err != nil {
 		return nil, none, err
-	}
-	for _, r := range out.Runs {
-		a.event("search_replace", fmt.Sprintf("%s → %s: %d cells changed", r.From, r.To, r.TotalCells))
-	}
-	// Each pass counts the cells still holding its own source host; with one
-	// source host (the usual case) the largest count is exact, else a lower bound.
-	sr := &protocol.SearchReplace{Hosts: hosts, Cells: out.TotalCells, Unparseable: out.Unparseable.Count}
-	if sr.Unparseable > 0 {
-		a.warn("search_replace", fmt.Sprintf("%d values could not be parsed and may still point at the source environment", sr.Unparseable))
 	}
 	// One statement instead of a WordPress load per option; flush clears any cached copy.
 	sql, err := render("copy-options.sql.tmpl", map[string]any{"DBName": s.env.DBName, "URL": cleanURL(s.env.URL), "Noindex": s.data.Noindex})

@@ -58,18 +58,8 @@ func (a *agent) envCreate(ctx context.Context, env *protocol.Env, in *protocol.I
 
 // envHealth reports WordPress's own view of an environment.
 func (a *agent) envHealth(ctx context.Context, env *protocol.Env) (*protocol.EnvResult, error) {
-	p := pathsFor(env.Name, "")
-	if !exists(p.Current + "/wp-load.php") {
-		return nil, errorf(protocol.ErrNotFound, "%s/current holds no WordPress", p.Root)
-	}
-	u, found, err := lookupEnvUser(p)
+	p, u, err := a.installedEnv(env.Name)
 	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, errorf(protocol.ErrNotFound, "environment %s has no user", env.Name)
-	}
-	if err := a.installHelper(); err != nil {
 		return nil, err
 	}
 	health, err := a.health(ctx, u, p)

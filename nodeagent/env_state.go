@@ -44,18 +44,8 @@ var volatileOptionPrefixes = []string{`\_transient\_%`, `\_site\_transient\_%`, 
 // versions and wp-content hashes, the three at once. It changes nothing.
 func (a *agent) envState(ctx context.Context, env *protocol.Env) (*protocol.EnvStateResult, error) {
 	start := time.Now()
-	p := pathsFor(env.Name, "")
-	if !exists(p.Current + "/wp-load.php") {
-		return nil, errorf(protocol.ErrNotFound, "%s/current holds no WordPress", p.Root)
-	}
-	u, found, err := lookupEnvUser(p)
+	p, u, err := a.installedEnv(env.Name)
 	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, errorf(protocol.ErrNotFound, "environment %s has no user", env.Name)
-	}
-	if err := a.installHelper(); err != nil {
 		return nil, err
 	}
 	res := &protocol.EnvStateResult{}

@@ -143,3 +143,20 @@ func checkHealthy(h protocol.Health, url string) error {
 	}
 	return nil
 }
+
+// installedEnv finds an environment that runs WordPress and its user, with
+// the helper in place to ask it.
+func (a *agent) installedEnv(name string) (envPaths, envUser, error) {
+	p := pathsFor(name, "")
+	if !exists(p.Current + "/wp-load.php") {
+		return p, envUser{}, errorf(protocol.ErrNotFound, "%s/current holds no WordPress", p.Root)
+	}
+	u, found, err := lookupEnvUser(p)
+	if err != nil {
+		return p, u, err
+	}
+	if !found {
+		return p, u, errorf(protocol.ErrNotFound, "environment %s has no user", name)
+	}
+	return p, u, a.installHelper()
+}

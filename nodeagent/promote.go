@@ -176,16 +176,9 @@ func (a *agent) promoteStage(ctx context.Context, m *promotion, moved []string) 
 	if err != nil {
 		return nil, err
 	}
-	host := urlHost(m.env.URL)
-	var hosts []string
-	for _, u := range []string{srcOpts["home"], srcOpts["siteurl"], m.src.URL} {
-		if h := urlHost(u); h != "" && h != host && !contains(hosts, h) {
-			hosts = append(hosts, h)
-		}
-	}
 	var sr *protocol.SearchReplace
-	if len(hosts) > 0 {
-		if sr, err = a.promoteRewrite(ctx, m, hosts); err != nil {
+	if hosts := otherHosts(m.env.URL, srcOpts["home"], srcOpts["siteurl"], m.src.URL); len(hosts) > 0 {
+		if sr, err = a.rewriteHosts(ctx, m.user, m.p.Root, m.env.URL, hosts, m.tmpDB); err != nil {
 			return nil, err
 		}
 	}
@@ -206,48 +199,6 @@ func (a *agent) promoteStage(ctx context.Context, m *promotion, moved []string) 
 		return nil, err
 	}
 	a.event("promote", fmt.Sprintf("staged %d tables for %s in %.2f s", len(moved), m.env.Name, time.Since(start).Seconds()))
-	return sr, nil
-}
-
-// promoteRewrite rewrites the source's hosts to the target's in the
-// temporary database, as env_copy does, then the other scheme of the
-// target's host to its own.
-func (a *agent) promoteRewrite(ctx context.Context, m *promotion, hosts []string) (*protocol.SearchReplace, error) {
-	host := urlHost(m.env.URL)
-	scheme, other := "https", "http"
-	if strings.HasPrefix(m.env.URL, "http://") {
-		scheme, other = "http", "https"
-	}
-	type pair struct {
-		From string `json:"from"`
-		To   string `json:"to"`
-	}
-	var pairs []pair
-	for _, h := range hosts {
-		pairs = append(pairs, pair{"//" + h, "//" + host})
-	}
-	pairs = append(pairs, pair{other + "://" + host, scheme + "://" + host})
-	var out struct {
-		Runs []struct {
-			From       string `json:"from"`
-			To         string `json:"to"`
-			TotalCells int    `json:"total_cells"`
-		} `json:"runs"`
-		TotalCells  int `json:"total_cells"`
-		Unparseable struct {
-			Count int `json:"count"`
-		} `json:"unparseable"`
-	}
-	if err := a.runHelper(ctx, m.user, m.p.Root, "search-replace-many", []string{"--database=" + m.tmpDB}, map[string]any{"pairs": pairs}, &out); err != nil {
-		return nil, err
-	}
-	for _, run := range out.Runs {
-		a.event("search_replace", fmt.Sprintf("%s → %s: %d cells changed", run.From, run.To, run.TotalCells))
-	}
-	sr := &protocol.SearchReplace{Hosts: hosts, Cells: out.TotalCells, Unparseable: out.Unparseable.Count}
-	if sr.Unparseable > 0 {
-		a.warn("search_replace", fmt.Sprintf("%d values could not be parsed and may still point at %s", sr.Unparseable, strings.Join(hosts, ", ")))
-	}
 	return sr, nil
 }
 

@@ -116,18 +116,8 @@ func (a *agent) fetchPackages(ctx context.Context, r *release, up *protocol.Upda
 // envUpdates lists what the environment runs and what wordpress.org
 // offers; where it cannot be asked (an offline node), the list says so.
 func (a *agent) envUpdates(ctx context.Context, env *protocol.Env) (*protocol.UpdatesResult, error) {
-	p := pathsFor(env.Name, "")
-	if !exists(p.Current + "/wp-load.php") {
-		return nil, errorf(protocol.ErrNotFound, "%s/current holds no WordPress", p.Root)
-	}
-	u, found, err := lookupEnvUser(p)
+	p, u, err := a.installedEnv(env.Name)
 	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, errorf(protocol.ErrNotFound, "environment %s has no user", env.Name)
-	}
-	if err := a.installHelper(); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, updatesListTimeout)

@@ -49,58 +49,22 @@ func (a *agent) restoreRewrite(ctx context.Context, r *restore, m *protocol.Mani
 		a.event("search_replace", "the backup is of this environment at this URL: nothing to rewrite")
 		return nil, nil
 	}
-	var hosts []string
-	for _, u := range []string{m.SiteURL, m.URL} {
-		if h := urlHost(u); h != "" && h != host && !contains(hosts, h) {
-			hosts = append(hosts, h)
-		}
-	}
+	hosts := otherHosts(r.env.URL, m.SiteURL, m.URL)
 	if len(hosts) == 0 {
 		a.event("search_replace", "the backup's URLs are already "+cleanURL(r.env.URL))
 		return nil, nil
-	}
-	scheme, other := "https", "http"
-	if strings.HasPrefix(r.env.URL, "http://") {
-		scheme, other = "http", "https"
-	}
-	type pair struct {
-		From string `json:"from"`
-		To   string `json:"to"`
-	}
-	var pairs []pair
-	for _, h := range hosts {
-		pairs = append(pairs, pair{"//" + h, "//" + host})
-	}
-	pairs = append(pairs, pair{other + "://" + host, scheme + "://" + host})
-	var out struct {
-		Runs []struct {
-			From       string `json:"from"`
-			To         string `json:"to"`
-			TotalCells int    `json:"total_cells"`
-		} `json:"runs"`
-		TotalCells  int `json:"total_cells"`
-		Unparseable struct {
-			Count int `json:"count"`
-		} `json:"unparseable"`
 	}
 	// The helper runs as the environment's user: for the rewrite, that user
 	// may use the temporary database too.
 	if err := a.grantTemp(ctx, r.tmpDB, r.env.DBUser); err != nil {
 		return nil, err
 	}
-	err := a.runHelper(ctx, r.user, r.p.Root, "search-replace-many", []string{"--database=" + r.tmpDB}, map[string]any{"pairs": pairs}, &out)
+	sr, err := a.rewriteHosts(ctx, r.user, r.p.Root, r.env.URL, hosts, r.tmpDB)
 	if rerr := a.revokeTemp(ctx, r); err == nil {
 		err = rerr
 	}
 	if err != nil {
 		return nil, err
-	}
-	for _, run := range out.Runs {
-		a.event("search_replace", fmt.Sprintf("%s → %s: %d cells changed", run.From, run.To, run.TotalCells))
-	}
-	sr := &protocol.SearchReplace{Hosts: hosts, Cells: out.TotalCells, Unparseable: out.Unparseable.Count}
-	if sr.Unparseable > 0 {
-		a.warn("search_replace", fmt.Sprintf("%d values could not be parsed and may still point at %s", sr.Unparseable, strings.Join(hosts, ", ")))
 	}
 	sql, err := render("copy-options.sql.tmpl", map[string]any{"DBName": r.tmpDB, "URL": cleanURL(r.env.URL), "Noindex": r.env.Type != "production"})
 	if err != nil {

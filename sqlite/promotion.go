@@ -23,6 +23,11 @@ func NewPromotionService(db *DB, js *JobService) *PromotionService {
 	return &PromotionService{db: db, jobs: js}
 }
 
+func noBaseline() error {
+	return pressluft.Errorf(pressluft.EBaselineMissing,
+		"This environment has no record of its source at copy time (it was copied by an earlier version); create a new staging environment to check drift.")
+}
+
 // FindBaseline returns the baseline of a copied environment.
 func (s *PromotionService) FindBaseline(ctx context.Context, envID string) (*pressluft.Baseline, error) {
 	b := &pressluft.Baseline{EnvironmentID: envID}
@@ -30,8 +35,7 @@ func (s *PromotionService) FindBaseline(ctx context.Context, envID string) (*pre
 	err := s.db.read.QueryRowContext(ctx, `SELECT source_environment_id, state, recorded_at FROM baselines WHERE environment_id = ?`, envID).
 		Scan(&b.SourceEnvironmentID, &state, &at)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, pressluft.Errorf(pressluft.EBaselineMissing,
-			"This environment has no record of its source at copy time (it was copied by an earlier version); create a new staging environment to check drift.")
+		return nil, noBaseline()
 	} else if err != nil {
 		return nil, err
 	}
@@ -113,8 +117,7 @@ func (s *PromotionService) StartDriftCheck(ctx context.Context, envID string) (*
 		return nil, err
 	}
 	if err := tx.QueryRow(`SELECT 1 FROM baselines WHERE environment_id = ?`, env.ID).Scan(new(int)); errors.Is(err, sql.ErrNoRows) {
-		return nil, pressluft.Errorf(pressluft.EBaselineMissing,
-			"This environment has no record of its source at copy time (it was copied by an earlier version); create a new staging environment to check drift.")
+		return nil, noBaseline()
 	} else if err != nil {
 		return nil, err
 	}
@@ -174,28 +177,18 @@ func (s *PromotionService) Promote(ctx context.Context, envID string, in presslu
 			return nil, err
 		}
 	}
-	if err := setEnvironmentStatus(tx, target.ID, pressluft.StatusPromoting, ""); err != nil {
-		return nil, err
-	}
-	j, err := enqueue(tx, pressluft.NewJob{Type: pressluft.JobEnvPromote, SiteID: target.SiteID, EnvironmentID: target.ID, NodeID: target.NodeID,
-		RestoreStatus: pressluft.StatusActive})
-	if err != nil {
-		return nil, err
-	}
 	pl := &pressluft.ReleasePayload{Promote: &pressluft.PromotePayload{SourceEnvironmentID: src.ID}}
-	if in.BackupFirst {
-		b, err := insertBackup(tx, target, pressluft.BackupScopeFull, pressluft.TriggerPrePromote, j.ID)
-		if err != nil {
-			return nil, err
+	j, err := enqueueChange(tx, target, pressluft.JobEnvPromote, pressluft.StatusPromoting, pl, func(j *pressluft.Job) error {
+		if !in.BackupFirst {
+			return nil
 		}
-		pl.Promote.BackupID = b.ID
-	}
-	snap, err := insertBackup(tx, target, pressluft.BackupScopeDB, pressluft.TriggerSnapshot, j.ID)
+		b, err := insertBackup(tx, target, pressluft.BackupScopeFull, pressluft.TriggerPrePromote, j.ID)
+		if err == nil {
+			pl.Promote.BackupID = b.ID
+		}
+		return err
+	})
 	if err != nil {
-		return nil, err
-	}
-	pl.SnapshotID = snap.ID
-	if err := setJobPayload(tx, j, pl); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {

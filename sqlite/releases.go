@@ -150,23 +150,8 @@ func (s *ReleaseService) start(ctx context.Context, envID, jobType, status strin
 			return nil, err
 		}
 	}
-	if _, err := tx.Exec(`UPDATE environments SET status = ?, last_error = '', updated_at = ? WHERE id = ?`, status, ts(tx.now), env.ID); err != nil {
-		return nil, err
-	}
-	if err := deriveSiteStatus(tx, env.SiteID); err != nil {
-		return nil, err
-	}
-	j, err := enqueue(tx, pressluft.NewJob{Type: jobType, SiteID: env.SiteID, EnvironmentID: env.ID, NodeID: env.NodeID,
-		RestoreStatus: pressluft.StatusActive})
+	j, err := enqueueChange(tx, env, jobType, status, pl, nil)
 	if err != nil {
-		return nil, err
-	}
-	snap, err := insertBackup(tx, env, pressluft.BackupScopeDB, pressluft.TriggerSnapshot, j.ID)
-	if err != nil {
-		return nil, err
-	}
-	pl.SnapshotID = snap.ID
-	if err := setJobPayload(tx, j, pl); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -174,6 +159,32 @@ func (s *ReleaseService) start(ctx context.Context, envID, jobType, status strin
 	}
 	s.jobs.notify()
 	return j, nil
+}
+
+// enqueueChange marks env with status and enqueues a job of jobType that
+// changes its release, with the database snapshot the job takes first
+// (recorded now as a pending backup, so a retried job converges on it).
+// more, when set, adds to the payload once the job exists.
+func enqueueChange(tx *Tx, env *pressluft.Environment, jobType, status string, pl *pressluft.ReleasePayload, more func(*pressluft.Job) error) (*pressluft.Job, error) {
+	if err := setEnvironmentStatus(tx, env.ID, status, ""); err != nil {
+		return nil, err
+	}
+	j, err := enqueue(tx, pressluft.NewJob{Type: jobType, SiteID: env.SiteID, EnvironmentID: env.ID, NodeID: env.NodeID,
+		RestoreStatus: pressluft.StatusActive})
+	if err != nil {
+		return nil, err
+	}
+	if more != nil {
+		if err := more(j); err != nil {
+			return nil, err
+		}
+	}
+	snap, err := insertBackup(tx, env, pressluft.BackupScopeDB, pressluft.TriggerSnapshot, j.ID)
+	if err != nil {
+		return nil, err
+	}
+	pl.SnapshotID = snap.ID
+	return j, setJobPayload(tx, j, pl)
 }
 
 // SetHealthPaths sets the paths checked besides the home page.

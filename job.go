@@ -103,6 +103,13 @@ type Progress interface {
 	Output(text string)
 }
 
+// NoProgress is the progress of node work that is not part of a job (an
+// API answer that asks a node).
+type NoProgress struct{}
+
+func (NoProgress) Event(string, string, string) {}
+func (NoProgress) Output(string)                {}
+
 // JobService reads and controls jobs.
 type JobService interface {
 	FindJobByID(ctx context.Context, id string) (*Job, error)

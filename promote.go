@@ -173,8 +173,9 @@ type PromoteFacts struct {
 // PromoteOps is the node work of drift checks and promotions (the node
 // agent).
 type PromoteOps interface {
-	// EnvState reads env's state; it changes nothing.
-	EnvState(ctx context.Context, n *Node, env EnvSpec) (*EnvState, error)
+	// EnvState reads env's state; it changes nothing (but may install the
+	// agent first, which p shows).
+	EnvState(ctx context.Context, n *Node, env EnvSpec, p Progress) (*EnvState, error)
 	// PromoteDatabase replaces env's tables with source's (same node), but
 	// for tables matching protect, with source's URLs rewritten to env's
 	// inside serialized and JSON-escaped data. Tables only env has are

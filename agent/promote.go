@@ -13,9 +13,9 @@ var _ pressluft.PromoteOps = (*Client)(nil)
 
 // EnvState reads env's tables, components and wp-content; it changes
 // nothing.
-func (c *Client) EnvState(ctx context.Context, n *pressluft.Node, env pressluft.EnvSpec) (*pressluft.EnvState, error) {
+func (c *Client) EnvState(ctx context.Context, n *pressluft.Node, env pressluft.EnvSpec, p pressluft.Progress) (*pressluft.EnvState, error) {
 	req := protocol.Request{Op: protocol.OpEnvState, Env: &protocol.Env{Name: env.Name, DBName: env.DBName, DBUser: env.DBUser}}
-	raw, err := c.call(ctx, n, req, discard{})
+	raw, err := c.call(ctx, n, req, p)
 	if err != nil {
 		return nil, err
 	}

@@ -445,6 +445,9 @@ func (sk *soak) runOnce(a *api, kind string) {
 	for _, j := range sk.mustJobs() {
 		before[str(j["id"])] = true
 	}
+	if prepare := soakPrepare[kind]; prepare != nil {
+		prepare(sk, a)
+	}
 	id, ok := "", false
 	for try := 0; !ok; try++ {
 		if try == 10 {

@@ -20,6 +20,33 @@ import (
 	"github.com/pressluft/pressluft/sqlite"
 )
 
+// soakPrepare makes, after the soak, what a kind needs that the warm-up
+// kinds do not make: a promotion needs a staging copy whose source has not
+// changed since (production saw deploys and restores during the soak) and a
+// clean drift check of it.
+var soakPrepare = map[string]func(sk *soak, a *api){
+	pressluft.JobEnvPromote: func(sk *soak, a *api) {
+		for _, it := range a.must("GET", "/api/sites", nil, 200)["items"].([]any) {
+			site := it.(map[string]any)
+			if site["status"] != "active" {
+				continue
+			}
+			n := sk.nextName()
+			acc := a.must("POST", "/api/sites/"+str(site["id"])+"/environments", map[string]any{"name": fmt.Sprintf("Staging %d", n),
+				"slug": fmt.Sprintf("s%d", n), "type": "staging", "source_environment_id": str(site["production_environment_id"])}, 202)
+			if job := a.waitJob(str(acc["job_id"]), 15*time.Minute); job["status"] != "succeeded" {
+				sk.t.Logf("a staging copy for a promotion failed:\n%s", describeJob(job))
+				return
+			}
+			check := a.must("POST", "/api/environments/"+str(acc["environment_id"])+"/drift-check", nil, 202)
+			if job := a.waitJob(str(check["job_id"]), 5*time.Minute); job["status"] != "succeeded" {
+				sk.t.Logf("a drift check for a promotion failed:\n%s", describeJob(job))
+			}
+			return
+		}
+	},
+}
+
 // soakKinds says how the crash soak starts a job of each kind, the way a
 // user or the scheduler does. Each returns what it started (a job id, or
 // what it made due), or "" when the soak's state offers nothing to act on
@@ -178,6 +205,30 @@ var soakKinds = map[string]func(sk *soak, st *soakState) (string, error){
 		}
 		return sk.startJob("POST", "/api/environments/"+str(env["id"])+"/rollback", map[string]any{
 			"release_id": str(pickOne(sk.rng, earlier)["id"]), "restore_database": false})
+	},
+	pressluft.JobDriftCheck: func(sk *soak, st *soakState) (string, error) {
+		env := st.pickEnv(sk.rng, func(env map[string]any) bool { return env["type"] == "staging" && env["status"] == "active" })
+		if env == nil {
+			return "", nil
+		}
+		return sk.startJob("POST", "/api/environments/"+str(env["id"])+"/drift-check", nil)
+	},
+	// Only where the gates let it through: a clean drift check of the last
+	// 15 minutes (the drift_check kind gives those; soakPrepare when none did).
+	pressluft.JobEnvPromote: func(sk *soak, st *soakState) (string, error) {
+		env := st.pickEnv(sk.rng, func(env map[string]any) bool {
+			if env["type"] != "staging" || env["status"] != "active" {
+				return false
+			}
+			code, g, err := sk.do("GET", "/api/environments/"+str(env["id"])+"/promotion", nil)
+			drift, _ := g["drift"].(map[string]any)
+			return err == nil && code == http.StatusOK && drift["ok"] == true
+		})
+		if env == nil {
+			return "", nil
+		}
+		return sk.startJob("POST", "/api/environments/"+str(env["id"])+"/promote", map[string]any{
+			"target_environment_id": str(env["source_environment_id"]), "backup_first": true})
 	},
 	// No route enqueues it (it measures the engine's own cost): the store does.
 	pressluft.JobNoop: func(sk *soak, st *soakState) (string, error) {

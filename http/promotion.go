@@ -94,7 +94,7 @@ func (s *Server) tablesOf(ctx context.Context, names []string, envIDs ...string)
 		if err != nil {
 			return nil, err
 		}
-		st, err := s.PromoteOps.EnvState(ctx, node, env.Spec("", ""))
+		st, err := s.PromoteOps.EnvState(ctx, node, env.Spec("", ""), pressluft.NoProgress{})
 		if err != nil {
 			return nil, err
 		}

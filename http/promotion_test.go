@@ -10,7 +10,7 @@ import (
 // fakePromoteOps answers the tables an environment has.
 type fakePromoteOps struct{}
 
-func (fakePromoteOps) EnvState(_ context.Context, _ *pressluft.Node, env pressluft.EnvSpec) (*pressluft.EnvState, error) {
+func (fakePromoteOps) EnvState(context.Context, *pressluft.Node, pressluft.EnvSpec, pressluft.Progress) (*pressluft.EnvState, error) {
 	return &pressluft.EnvState{Tables: map[string]string{"wp_options": "1", "wp_posts": "2", "wp_orders": "3"}}, nil
 }
 

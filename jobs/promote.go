@@ -16,7 +16,7 @@ func protectedOf(env *pressluft.Environment) []string {
 // baselineOf reads the state of src as the baseline of env, its copy.
 func (h *Handlers) baselineOf(ctx context.Context, node *pressluft.Node, env, src *pressluft.Environment, p pressluft.Progress) (*pressluft.Baseline, error) {
 	p.Event("baseline", pressluft.LevelInfo, "Recording the state of "+src.SystemName+" (tables, versions, code) for drift checks.")
-	state, err := h.Promote.EnvState(ctx, node, src.Spec("", ""))
+	state, err := h.Promote.EnvState(ctx, node, src.Spec("", ""), p)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func (h *Handlers) drift(ctx context.Context, sc *envScope, p pressluft.Progress
 	}
 	p.Event("drift", pressluft.LevelInfo, fmt.Sprintf("Comparing %s now with its state when %s was copied (%s).",
 		src.SystemName, sc.env.SystemName, base.RecordedAt.UTC().Format("2006-01-02 15:04 MST")))
-	now, err := h.Promote.EnvState(ctx, sc.node, src.Spec("", ""))
+	now, err := h.Promote.EnvState(ctx, sc.node, src.Spec("", ""), p)
 	if err != nil {
 		return nil, err
 	}

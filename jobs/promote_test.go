@@ -13,7 +13,7 @@ import (
 // fakeStates is the state each environment reports, by system name.
 var fakeStates sync.Map
 
-func (f *fakeNode) EnvState(_ context.Context, _ *pressluft.Node, env pressluft.EnvSpec) (*pressluft.EnvState, error) {
+func (f *fakeNode) EnvState(_ context.Context, _ *pressluft.Node, env pressluft.EnvSpec, _ pressluft.Progress) (*pressluft.EnvState, error) {
 	if err := f.record("state " + env.Name); err != nil {
 		return nil, err
 	}

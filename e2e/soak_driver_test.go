@@ -41,6 +41,7 @@ type soak struct {
 	content string
 
 	warming atomic.Bool  // before the first kill: creations only
+	paused  atomic.Bool  // starts nothing (while the soak prepares a promotion)
 	logs    bytes.Buffer // the control plane's log of each start before the last
 
 	mu       sync.Mutex
@@ -399,6 +400,9 @@ func (sk *soak) drive(stop <-chan struct{}, done chan<- struct{}) {
 		case <-stop:
 			return
 		case <-time.After(time.Duration(300+sk.rng.IntN(700)) * time.Millisecond):
+		}
+		if sk.paused.Load() {
+			continue
 		}
 		st, err := sk.state()
 		if err != nil || st.total >= soakMaxInFlight {

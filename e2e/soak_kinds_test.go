@@ -39,8 +39,11 @@ var soakPrepare = map[string]func(sk *soak, a *api){
 				return
 			}
 			check := a.must("POST", "/api/environments/"+str(acc["environment_id"])+"/drift-check", nil, 202)
-			if job := a.waitJob(str(check["job_id"]), 5*time.Minute); job["status"] != "succeeded" {
+			job := a.waitJob(str(check["job_id"]), 5*time.Minute)
+			if job["status"] != "succeeded" {
 				sk.t.Logf("a drift check for a promotion failed:\n%s", describeJob(job))
+			} else {
+				sk.t.Logf("a fresh staging copy of %v to promote: drift check %v", site["name"], job["result"].(map[string]any)["result"])
 			}
 			return
 		}

@@ -63,6 +63,16 @@ func TestCrashSoak(t *testing.T) {
 		return err == nil && st.warm()
 	})
 	t.Logf("warm-up: sites, a copy, a backup and a deploy after %s", time.Since(warm).Round(time.Second))
+	// A promotion needs a clean drift check of the last 15 minutes: one of a
+	// fresh copy, made while nothing else runs, so that the driver starts
+	// promotions amid the kills too.
+	sk.paused.Store(true)
+	waitFor(t, "the warm-up's jobs to end", 5*time.Minute, func() bool {
+		st, err := sk.state()
+		return err == nil && st.total == 0
+	})
+	soakPrepare[pressluft.JobEnvPromote](sk, sk.s.cp.login(t))
+	sk.paused.Store(false)
 	sk.mu.Lock()
 	clear(sk.started)
 	sk.mu.Unlock()

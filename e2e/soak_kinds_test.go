@@ -217,16 +217,25 @@ var soakKinds = map[string]func(sk *soak, st *soakState) (string, error){
 		return sk.startJob("POST", "/api/environments/"+str(env["id"])+"/drift-check", nil)
 	},
 	// Only where the gates let it through: a clean drift check of the last
-	// 15 minutes (the drift_check kind gives those; soakPrepare when none did).
+	// 15 minutes (the drift_check kind gives those; soakPrepare when none
+	// did). The newest such copy: an older one's source has more likely
+	// changed since, which the job's own drift check refuses.
 	pressluft.JobEnvPromote: func(sk *soak, st *soakState) (string, error) {
-		env := st.pickEnv(sk.rng, func(env map[string]any) bool {
-			if env["type"] != "staging" || env["status"] != "active" {
-				return false
+		var env map[string]any
+		for _, site := range st.sites {
+			if st.busy[str(site["id"])] {
+				continue
 			}
-			code, g, err := sk.do("GET", "/api/environments/"+str(env["id"])+"/promotion", nil)
-			drift, _ := g["drift"].(map[string]any)
-			return err == nil && code == http.StatusOK && drift["ok"] == true
-		})
+			for _, e := range soakEnvs(site) {
+				if e["type"] != "staging" || e["status"] != "active" || (env != nil && str(e["id"]) < str(env["id"])) {
+					continue
+				}
+				code, g, err := sk.do("GET", "/api/environments/"+str(e["id"])+"/promotion", nil)
+				if drift, _ := g["drift"].(map[string]any); err == nil && code == http.StatusOK && drift["ok"] == true {
+					env = e
+				}
+			}
+		}
 		if env == nil {
 			return "", nil
 		}

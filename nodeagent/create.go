@@ -58,7 +58,7 @@ func (a *agent) envCreate(ctx context.Context, env *protocol.Env, in *protocol.I
 
 // envHealth reports WordPress's own view of an environment.
 func (a *agent) envHealth(ctx context.Context, env *protocol.Env) (*protocol.EnvResult, error) {
-	p, u, err := a.installedEnv(env.Name)
+	p, u, err := a.installedEnv(env.Name, "")
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ var volatileOptionPrefixes = []string{`\_transient\_%`, `\_site\_transient\_%`, 
 // versions and wp-content hashes, the three at once. It changes nothing.
 func (a *agent) envState(ctx context.Context, env *protocol.Env) (*protocol.EnvStateResult, error) {
 	start := time.Now()
-	p, u, err := a.installedEnv(env.Name)
+	p, u, err := a.installedEnv(env.Name, "")
 	if err != nil {
 		return nil, err
 	}

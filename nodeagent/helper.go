@@ -145,9 +145,10 @@ func checkHealthy(h protocol.Health, url string) error {
 }
 
 // installedEnv finds an environment that runs WordPress and its user, with
-// the helper in place to ask it.
-func (a *agent) installedEnv(name string) (envPaths, envUser, error) {
-	p := pathsFor(name, "")
+// the helper in place to ask it. phpVersion names its pool's paths ("" when
+// the operation does not touch the pool).
+func (a *agent) installedEnv(name, phpVersion string) (envPaths, envUser, error) {
+	p := pathsFor(name, phpVersion)
 	if !exists(p.Current + "/wp-load.php") {
 		return p, envUser{}, errorf(protocol.ErrNotFound, "%s/current holds no WordPress", p.Root)
 	}

@@ -64,15 +64,8 @@ func newPromotion(env, src *protocol.Env, p envPaths, u envUser, runID string) *
 // RENAME TABLE. A failure before the swap leaves the target as it was; one
 // after it swaps back.
 func (a *agent) dbPromote(ctx context.Context, env, src *protocol.Env, pr *protocol.Promote) (*protocol.PromoteResult, error) {
-	p := pathsFor(env.Name, "")
-	u, found, err := lookupEnvUser(p)
+	p, u, err := a.installedEnv(env.Name, "")
 	if err != nil {
-		return nil, err
-	}
-	if !found || !exists(p.Current+"/wp-load.php") {
-		return nil, errorf(protocol.ErrNotFound, "environment %s has no WordPress on this node", env.Name)
-	}
-	if err := a.installHelper(); err != nil {
 		return nil, err
 	}
 	m := newPromotion(env, src, p, u, pr.RunID)

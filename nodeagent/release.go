@@ -50,15 +50,8 @@ func (a *agent) newRelease(ctx context.Context, env *protocol.Env) (*release, er
 	if err != nil {
 		return nil, err
 	}
-	p := pathsFor(env.Name, node.PHPVersion)
-	u, found, err := lookupEnvUser(p)
+	p, u, err := a.installedEnv(env.Name, node.PHPVersion)
 	if err != nil {
-		return nil, err
-	}
-	if !found || !exists(p.Current+"/wp-load.php") {
-		return nil, errorf(protocol.ErrNotFound, "environment %s has no WordPress on this node", env.Name)
-	}
-	if err := a.installHelper(); err != nil {
 		return nil, err
 	}
 	id := env.ReleaseID

@@ -116,7 +116,7 @@ func (a *agent) fetchPackages(ctx context.Context, r *release, up *protocol.Upda
 // envUpdates lists what the environment runs and what wordpress.org
 // offers; where it cannot be asked (an offline node), the list says so.
 func (a *agent) envUpdates(ctx context.Context, env *protocol.Env) (*protocol.UpdatesResult, error) {
-	p, u, err := a.installedEnv(env.Name)
+	p, u, err := a.installedEnv(env.Name, "")
 	if err != nil {
 		return nil, err
 	}

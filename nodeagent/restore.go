@@ -91,15 +91,8 @@ func (a *agent) backupRestore(ctx context.Context, env *protocol.Env, b *protoco
 	if err != nil {
 		return nil, err
 	}
-	p := pathsFor(env.Name, node.PHPVersion)
-	u, found, err := lookupEnvUser(p)
+	p, u, err := a.installedEnv(env.Name, node.PHPVersion)
 	if err != nil {
-		return nil, err
-	}
-	if !found || !exists(p.Current+"/wp-load.php") {
-		return nil, errorf(protocol.ErrNotFound, "environment %s has no WordPress on this node to restore into", env.Name)
-	}
-	if err := a.installHelper(); err != nil {
 		return nil, err
 	}
 	r := newRestore(env, node, u, b)
